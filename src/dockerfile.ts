@@ -1,0 +1,158 @@
+// Parsing a Dockerfile into something transforms can edit by offset.
+// dockerfile-ast gives LSP positions (line + UTF-16 character); we convert them
+// with the same TextDocument implementation it uses, so CRLF, lone CR, BOM and
+// astral characters map exactly.
+import { DockerfileParser, type Dockerfile, type Instruction } from 'dockerfile-ast';
+import { validate, ValidationSeverity, type ValidatorSettings } from 'dockerfile-utils';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+
+export interface Position {
+  readonly line: number;
+  readonly character: number;
+}
+export interface Range {
+  readonly start: Position;
+  readonly end: Position;
+}
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface InstructionInfo {
+  /** Upper-case keyword, e.g. RUN. */
+  readonly keyword: string;
+  readonly node: Instruction;
+  /** Offsets of the whole instruction, keyword to last argument character (heredoc bodies included). */
+  readonly start: number;
+  readonly end: number;
+  /** Index into DockerfileDocument.stages; -1 for ARGs before the first FROM. */
+  readonly stage: number;
+}
+
+export interface Stage {
+  readonly index: number;
+  readonly from: InstructionInfo;
+  /** The `AS name`, lower-cased as BuildKit compares it, or undefined. */
+  readonly name?: string;
+  /** Instructions after FROM, up to the next FROM. */
+  readonly instructions: readonly InstructionInfo[];
+}
+
+export interface ParseProblem {
+  /** 1-based line and column. */
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
+export class DockerfileDocument {
+  readonly ast: Dockerfile;
+  readonly eol: '\n' | '\r\n';
+  readonly escape: string;
+  readonly instructions: readonly InstructionInfo[];
+  readonly stages: readonly Stage[];
+  private readonly textDocument: TextDocument;
+
+  constructor(readonly text: string) {
+    this.textDocument = TextDocument.create('file:///Dockerfile', 'dockerfile', 0, text);
+    this.ast = DockerfileParser.parse(text);
+    this.eol = detectEol(text);
+    this.escape = this.ast.getEscapeCharacter();
+    const instructions: InstructionInfo[] = [];
+    const stages: { index: number; from: InstructionInfo; name?: string; instructions: InstructionInfo[] }[] = [];
+    for (const node of this.ast.getInstructions()) {
+      const keyword = node.getKeyword().toUpperCase();
+      const span = this.span(node.getRange());
+      const info: InstructionInfo = { keyword, node, start: span.start, end: span.end, stage: keyword === 'FROM' ? stages.length : stages.length - 1 };
+      instructions.push(info);
+      if (keyword === 'FROM') {
+        const args = node.getArguments();
+        const name = args.length >= 3 && args[1].getValue().toUpperCase() === 'AS' ? args[2].getValue().toLowerCase() : undefined;
+        stages.push({ index: stages.length, from: info, name, instructions: [] });
+      } else if (stages.length > 0) {
+        stages[stages.length - 1].instructions.push(info);
+      }
+    }
+    this.instructions = instructions;
+    this.stages = stages;
+  }
+
+  offsetAt(position: Position): number {
+    return this.textDocument.offsetAt(position);
+  }
+
+  positionAt(offset: number): Position {
+    return this.textDocument.positionAt(offset);
+  }
+
+  span(range: Range): Span {
+    return { start: this.offsetAt(range.start), end: this.offsetAt(range.end) };
+  }
+
+  /** 1-based line number of an offset. */
+  lineOf(offset: number): number {
+    return this.positionAt(offset).line + 1;
+  }
+
+  /** Offset where the line containing offset starts. */
+  lineStart(offset: number): number {
+    return this.offsetAt({ line: this.positionAt(offset).line, character: 0 });
+  }
+
+  /** Offset of the line break (or end of text) of the line containing offset. */
+  lineEnd(offset: number): number {
+    const line = this.positionAt(offset).line;
+    const next = this.offsetAt({ line: line + 1, character: 0 });
+    if (next >= this.text.length && !/[\r\n]$/.test(this.text)) return this.text.length;
+    let end = next;
+    if (this.text[end - 1] === '\n') end--;
+    if (this.text[end - 1] === '\r') end--;
+    return end;
+  }
+
+  /** The whitespace at the start of the line containing offset. */
+  indentationAt(offset: number): string {
+    const start = this.lineStart(offset);
+    return /^[ \t]*/.exec(this.text.slice(start))![0];
+  }
+
+  /** The stage an offset lies in (by its FROM), or undefined before the first FROM. */
+  stageAt(offset: number): Stage | undefined {
+    let found: Stage | undefined;
+    for (const stage of this.stages) if (stage.from.start <= offset) found = stage;
+    return found;
+  }
+}
+
+export function detectEol(text: string): '\n' | '\r\n' {
+  const crlf = (text.match(/\r\n/g) ?? []).length;
+  const lf = (text.match(/\n/g) ?? []).length - crlf;
+  return crlf > lf ? '\r\n' : '\n';
+}
+
+// Lint-style checks are not parse errors: only what would make a build fail to parse counts.
+const SYNTAX_ONLY: ValidatorSettings = {
+  deprecatedMaintainer: ValidationSeverity.IGNORE,
+  directiveCasing: ValidationSeverity.IGNORE,
+  emptyContinuationLine: ValidationSeverity.IGNORE,
+  instructionCasing: ValidationSeverity.IGNORE,
+  instructionCmdMultiple: ValidationSeverity.IGNORE,
+  instructionEntrypointMultiple: ValidationSeverity.IGNORE,
+  instructionHealthcheckMultiple: ValidationSeverity.IGNORE,
+  instructionJSONInSingleQuotes: ValidationSeverity.IGNORE,
+  instructionWorkdirRelative: ValidationSeverity.IGNORE,
+};
+
+const LSP_ERROR = 1;
+
+/** Problems that would make `docker build` reject the file, with 1-based positions. */
+export function findParseProblems(text: string): ParseProblem[] {
+  return validate(text, SYNTAX_ONLY)
+    .filter((diagnostic) => diagnostic.severity === LSP_ERROR)
+    .map((diagnostic) => ({
+      line: diagnostic.range.start.line + 1,
+      column: diagnostic.range.start.character + 1,
+      message: typeof diagnostic.message === 'string' ? diagnostic.message : diagnostic.message.value,
+    }));
+}

@@ -1,0 +1,347 @@
+// The engine: text in, text out. It runs the transforms over a Dockerfile,
+// applies their edits (always over the text they were computed on), re-parses
+// and repeats until nothing changes, ESLint-style. It never touches files.
+import MagicString from 'magic-string';
+import { DockerfileDocument, findParseProblems, type ParseProblem } from './dockerfile.js';
+import { initShell, parseShell, shellScript } from './shell.js';
+import type { Edit, Finding, Safety, Transform, TransformContext, TransformOptions } from './transform.js';
+
+export const MAX_PASSES = 10;
+
+export interface EngineOptions {
+  /** Transforms to run, in pipeline order. */
+  readonly transforms: readonly Transform[];
+  /** Ids whose unsafe fixes may be applied (named with --only, or all with --unsafe). */
+  readonly unsafeAllowed?: ReadonlySet<string> | 'all';
+  readonly options?: TransformOptions;
+  /** Extra services handed to transforms through the context (e.g. the image resolver). */
+  readonly services?: Readonly<Record<string, unknown>>;
+}
+
+export interface Change {
+  readonly transform: string;
+  /** 1-based line in the original file. */
+  readonly line: number;
+  readonly message: string;
+  readonly safety: Safety;
+}
+
+export interface Note {
+  readonly transform: string;
+  readonly line: number;
+  readonly message: string;
+  readonly severity: 'note' | 'error';
+}
+
+export interface FixResult {
+  readonly input: string;
+  readonly output: string;
+  readonly changed: boolean;
+  readonly changes: readonly Change[];
+  /** Things left alone and why, unsafe fixes not applied, lookups that failed (severity error). */
+  readonly notes: readonly Note[];
+}
+
+/** The input cannot be processed at all; the file must be left untouched. */
+export class DockerfileError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly problems: readonly ParseProblem[] = [],
+  ) {
+    super(message);
+    this.name = 'DockerfileError';
+  }
+}
+
+interface Candidate {
+  readonly transform: Transform;
+  readonly finding: Finding;
+  readonly edits: readonly Edit[];
+  readonly safety: Safety;
+}
+
+const IGNORE_FILE = /^#[ \t]*dockopt-ignore-file[ \t]*$/;
+const IGNORE_NEXT = /^#[ \t]*dockopt-ignore(?:[ \t]+([a-z0-9, \t-]+))?[ \t]*$/;
+
+export async function fixDockerfile(input: string, engine: EngineOptions): Promise<FixResult> {
+  await initShell();
+  const problems = findParseProblems(input);
+  if (problems.length > 0) {
+    const first = problems[0];
+    throw new DockerfileError(`${first.line}:${first.column}: ${first.message}`, first.line, problems);
+  }
+  const firstDoc = new DockerfileDocument(input);
+  if (isFileIgnored(firstDoc)) return { input, output: input, changed: false, changes: [], notes: [] };
+
+  const history = new EditHistory(input);
+  const changes: Change[] = [];
+  const rejectionNotes: Note[] = [];
+  const rejected = new Set<string>();
+  const toNote = (note: PendingNote): Note => ({ transform: note.transform, line: history.originalLine(note.offset), message: note.message, severity: note.severity });
+  const reject = (candidates: readonly Candidate[], reason: string) => {
+    for (const candidate of candidates) rejected.add(signature(candidate));
+    rejectionNotes.push(
+      toNote({
+        transform: candidates.map((candidate) => candidate.transform.meta.id).join(','),
+        offset: candidates[0].finding.offset,
+        message: `fix rejected, it would make the Dockerfile invalid (${reason}): ${candidates.map((c) => c.finding.message).join('; ')}`,
+        severity: 'error',
+      }),
+    );
+  };
+  let brokenScripts: Set<string> | undefined;
+  let current = input;
+  let doc = firstDoc;
+  for (let pass = 1; ; pass++) {
+    const { candidates, notes } = await runTransforms(doc, engine);
+    const wanted = candidates.filter((candidate) => !rejected.has(signature(candidate)));
+    if (wanted.length === 0) {
+      return { input, output: current, changed: current !== input, changes, notes: [...rejectionNotes, ...notes.map(toNote)] };
+    }
+    if (pass > MAX_PASSES) {
+      const ids = [...new Set(wanted.map((candidate) => candidate.transform.meta.id))].join(', ');
+      throw new DockerfileError(`no fixpoint after ${MAX_PASSES} passes: ${ids} keep rewriting the result (a cycle)`, history.originalLine(wanted[0].finding.offset));
+    }
+    let accepted = withoutOverlaps(wanted);
+    brokenScripts ??= scriptsWithShellErrors(firstDoc);
+    let next = applyEdits(current, accepted.flatMap((candidate) => candidate.edits));
+    if (invalidReason(next, brokenScripts) !== undefined) {
+      // Find the culprits one by one so that the good fixes of this pass still land.
+      const good: Candidate[] = [];
+      for (const candidate of accepted) {
+        const reason = invalidReason(applyEdits(current, candidate.edits), brokenScripts);
+        if (reason === undefined) good.push(candidate);
+        else reject([candidate], reason);
+      }
+      next = applyEdits(current, good.flatMap((candidate) => candidate.edits));
+      const together = invalidReason(next, brokenScripts);
+      if (together !== undefined) {
+        reject(good, together);
+        continue;
+      }
+      accepted = good;
+    }
+    for (const candidate of accepted) {
+      changes.push({
+        transform: candidate.transform.meta.id,
+        line: history.originalLine(candidate.finding.offset),
+        message: candidate.finding.message,
+        safety: candidate.safety,
+      });
+    }
+    history.record(accepted.flatMap((candidate) => candidate.edits));
+    current = next;
+    doc = new DockerfileDocument(current);
+  }
+}
+
+interface PendingNote {
+  readonly transform: string;
+  readonly offset: number;
+  readonly message: string;
+  readonly severity: 'note' | 'error';
+}
+
+async function runTransforms(doc: DockerfileDocument, engine: EngineOptions): Promise<{ candidates: Candidate[]; notes: PendingNote[] }> {
+  const ignores = ignoreDirectives(doc);
+  const candidates: Candidate[] = [];
+  const notes: PendingNote[] = [];
+  for (const transform of engine.transforms) {
+    const id = transform.meta.id;
+    const context: TransformContext & Record<string, unknown> = {
+      ...engine.services,
+      doc,
+      options: engine.options ?? {},
+      isIgnored: (instructionStart: number) => isIgnoredFor(ignores, instructionStart, id),
+    };
+    let findings: readonly Finding[];
+    try {
+      findings = await transform.run(context);
+    } catch (error) {
+      notes.push({ transform: id, offset: 0, message: `internal error, transform skipped: ${(error as Error).message}`, severity: 'error' });
+      continue;
+    }
+    for (const finding of findings) {
+      const safety = finding.safety ?? transform.meta.safety;
+      const edits = finding.edits ?? [];
+      const offset = finding.offset;
+      if (edits.length === 0) {
+        notes.push({ transform: id, offset, message: finding.message, severity: finding.severity ?? 'note' });
+        continue;
+      }
+      if (edits.some((edit) => touchesIgnored(ignores, edit, id))) continue;
+      if (safety === 'unsafe' && !unsafeAllowed(engine, id)) {
+        notes.push({ transform: id, offset, message: `${finding.message} (unsafe fix not applied; use --unsafe or --only ${id})`, severity: 'note' });
+        continue;
+      }
+      candidates.push({ transform, finding, edits, safety });
+    }
+  }
+  return { candidates, notes };
+}
+
+function unsafeAllowed(engine: EngineOptions, id: string): boolean {
+  return engine.unsafeAllowed === 'all' || (engine.unsafeAllowed?.has(id) ?? false);
+}
+
+// ---- inline opt-outs ---------------------------------------------------------
+
+interface IgnoreDirective {
+  readonly start: number;
+  readonly end: number;
+  /** undefined = every transform. */
+  readonly ids?: ReadonlySet<string>;
+}
+
+function isFileIgnored(doc: DockerfileDocument): boolean {
+  const firstInstruction = doc.instructions[0]?.start ?? doc.text.length;
+  return doc.ast.getComments().some((comment) => {
+    const span = doc.span(comment.getRange());
+    return span.start < firstInstruction && IGNORE_FILE.test(doc.text.slice(span.start, span.end).trim());
+  });
+}
+
+/** `# dockopt-ignore [ids]` in the comment block directly above an instruction covers that instruction. */
+function ignoreDirectives(doc: DockerfileDocument): IgnoreDirective[] {
+  const commentsByLine = new Map<number, string>();
+  for (const comment of doc.ast.getComments()) {
+    const span = doc.span(comment.getRange());
+    commentsByLine.set(comment.getRange().start.line, doc.text.slice(span.start, span.end).trim());
+  }
+  const directives: IgnoreDirective[] = [];
+  for (const instruction of doc.instructions) {
+    let line = instruction.node.getRange().start.line - 1;
+    while (commentsByLine.has(line)) {
+      const match = IGNORE_NEXT.exec(commentsByLine.get(line)!);
+      if (match) {
+        const ids = match[1]?.split(/[\s,]+/).filter(Boolean);
+        directives.push({ start: instruction.start, end: instruction.end, ids: ids && ids.length > 0 ? new Set(ids) : undefined });
+      }
+      line--;
+    }
+  }
+  return directives;
+}
+
+function isIgnoredFor(directives: readonly IgnoreDirective[], instructionStart: number, id: string): boolean {
+  return directives.some((directive) => directive.start === instructionStart && (!directive.ids || directive.ids.has(id)));
+}
+
+function touchesIgnored(directives: readonly IgnoreDirective[], edit: Edit, id: string): boolean {
+  return directives.some(
+    (directive) => (!directive.ids || directive.ids.has(id)) && edit.start <= directive.end && edit.end >= directive.start,
+  );
+}
+
+// ---- edits -------------------------------------------------------------------
+
+function sortEdits(edits: readonly Edit[]): Edit[] {
+  return [...edits].sort((a, b) => a.start - b.start || a.end - b.end);
+}
+
+function overlaps(a: Edit, b: Edit): boolean {
+  if (a.start === a.end && b.start === b.end) return a.start === b.start;
+  if (a.start === a.end) return a.start > b.start && a.start < b.end;
+  if (b.start === b.end) return b.start > a.start && b.start < a.end;
+  return a.start < b.end && b.start < a.end;
+}
+
+/** First come, first served in pipeline order; a fix that collides waits for the next pass. */
+function withoutOverlaps(candidates: readonly Candidate[]): Candidate[] {
+  const taken: Edit[] = [];
+  const accepted: Candidate[] = [];
+  for (const candidate of candidates) {
+    const own = candidate.edits;
+    const selfOverlap = own.some((edit, i) => own.some((other, j) => i < j && overlaps(edit, other)));
+    if (selfOverlap) continue;
+    if (own.some((edit) => taken.some((other) => overlaps(edit, other)))) continue;
+    taken.push(...own);
+    accepted.push(candidate);
+  }
+  return accepted;
+}
+
+export function applyEdits(text: string, edits: readonly Edit[]): string {
+  const result = new MagicString(text);
+  for (const edit of sortEdits(edits)) {
+    if (edit.start === edit.end) result.appendLeft(edit.start, edit.text);
+    else if (edit.text === '') result.remove(edit.start, edit.end);
+    else result.overwrite(edit.start, edit.end, edit.text);
+  }
+  return result.toString();
+}
+
+function signature(candidate: Candidate): string {
+  return `${candidate.transform.meta.id}\0${candidate.finding.message}\0${candidate.edits.map((edit) => edit.text).join('\0')}`;
+}
+
+// ---- validity ----------------------------------------------------------------
+
+function scriptsWithShellErrors(doc: DockerfileDocument): Set<string> {
+  const broken = new Set<string>();
+  for (const instruction of doc.instructions) {
+    if (instruction.keyword !== 'RUN') continue;
+    const script = shellScript(doc, instruction);
+    if (script && parseShell(script.script).rootNode.hasError) broken.add(script.script);
+  }
+  return broken;
+}
+
+/** Why text is not an acceptable output, or undefined when it is. */
+function invalidReason(text: string, alreadyBroken: ReadonlySet<string>): string | undefined {
+  const problems = findParseProblems(text);
+  if (problems.length > 0) return `line ${problems[0].line}: ${problems[0].message}`;
+  const doc = new DockerfileDocument(text);
+  for (const instruction of doc.instructions) {
+    if (instruction.keyword !== 'RUN') continue;
+    const script = shellScript(doc, instruction);
+    if (script && !alreadyBroken.has(script.script) && parseShell(script.script).rootNode.hasError) {
+      return `line ${doc.lineOf(instruction.start)}: the RUN command would not parse as shell`;
+    }
+  }
+  return undefined;
+}
+
+// ---- positions back to the original -------------------------------------------
+
+/** The edits applied so far, to report every position as a line of the original input. */
+class EditHistory {
+  private readonly passes: (readonly Edit[])[] = [];
+
+  constructor(private readonly input: string) {}
+
+  record(edits: readonly Edit[]): void {
+    this.passes.push(sortEdits(edits));
+  }
+
+  /** 1-based line in the original input of an offset in the current text. */
+  originalLine(offset: number): number {
+    const original = this.toOriginalOffset(offset);
+    let line = 1;
+    for (let i = 0; i < original && i < this.input.length; i++) {
+      const char = this.input[i];
+      if (char === '\n' || (char === '\r' && this.input[i + 1] !== '\n')) line++;
+    }
+    return line;
+  }
+
+  private toOriginalOffset(offset: number): number {
+    let position = offset;
+    for (let pass = this.passes.length - 1; pass >= 0; pass--) {
+      let delta = 0;
+      let mapped: number | undefined;
+      for (const edit of this.passes[pass]) {
+        const outputStart = edit.start + delta;
+        if (position < outputStart) break;
+        if (position < outputStart + edit.text.length) {
+          mapped = edit.start;
+          break;
+        }
+        delta += edit.text.length - (edit.end - edit.start);
+      }
+      position = mapped ?? position - delta;
+    }
+    return position;
+  }
+}

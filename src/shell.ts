@@ -1,0 +1,161 @@
+// Shell inside RUN: the command text as the shell will see it (continuations
+// and embedded comment lines removed), a map from every character of it back
+// to the Dockerfile, and a tree-sitter-bash parse of it.
+import { createRequire } from 'node:module';
+import { Language, Parser, type Node, type Tree } from 'web-tree-sitter';
+import type { DockerfileDocument, InstructionInfo } from './dockerfile.js';
+
+export type { Node as ShellNode, Tree as ShellTree } from 'web-tree-sitter';
+
+let parser: Parser | undefined;
+let loading: Promise<Parser> | undefined;
+
+/** Loads the WASM bash grammar once per process; the engine awaits this before any transform runs. */
+export function initShell(): Promise<Parser> {
+  loading ??= (async () => {
+    const require = createRequire(import.meta.url);
+    await Parser.init();
+    const bash = await Language.load(require.resolve('tree-sitter-bash/tree-sitter-bash.wasm'));
+    const created = new Parser();
+    created.setLanguage(bash);
+    parser = created;
+    return created;
+  })();
+  return loading;
+}
+
+export function parseShell(script: string): Tree {
+  if (!parser) throw new Error('shell parser used before initShell() finished');
+  const tree = parser.parse(script);
+  if (!tree) throw new Error('tree-sitter-bash returned no tree');
+  return tree;
+}
+
+/** The shell-form command of a RUN (or CMD/ENTRYPOINT) with its way back to the Dockerfile. */
+export interface ShellScript {
+  readonly instruction: InstructionInfo;
+  /** The command as the shell receives it. */
+  readonly script: string;
+  /** sourceOffsets[i] is the Dockerfile offset of script[i]; the extra last entry is the end of the command. */
+  readonly sourceOffsets: readonly number[];
+  /** Dockerfile offset where the command text begins (after keyword and flags). */
+  readonly start: number;
+  /** Dockerfile offset just after the last command character (before any trailing escape). */
+  readonly end: number;
+}
+
+/** Dockerfile offset of a script position, for inserting before script[index]. */
+export function sourceOffset(script: ShellScript, index: number): number {
+  return script.sourceOffsets[Math.min(index, script.script.length)];
+}
+
+/** Dockerfile span of script[start, end): from the first character to just after the last. */
+export function sourceSpan(script: ShellScript, start: number, end: number): { start: number; end: number } {
+  if (end <= start) {
+    const at = sourceOffset(script, start);
+    return { start: at, end: at };
+  }
+  return { start: script.sourceOffsets[start], end: script.sourceOffsets[end - 1] + 1 };
+}
+
+/** Whether the arguments are a JSON array of strings, which BuildKit runs without a shell. */
+export function isExecForm(argumentsText: string): boolean {
+  const trimmed = argumentsText.trim();
+  if (!trimmed.startsWith('[')) return false;
+  try {
+    const parsed: unknown = JSON.parse(trimmed);
+    return Array.isArray(parsed) && parsed.every((item) => typeof item === 'string');
+  } catch {
+    return false;
+  }
+}
+
+export function hasHeredoc(instruction: InstructionInfo): boolean {
+  // Only RUN (and COPY/ADD) expose their heredocs publicly; the base class keeps the method protected.
+  const node = instruction.node as unknown as { getHeredocs?: () => unknown[] };
+  return typeof node.getHeredocs === 'function' && node.getHeredocs().length > 0;
+}
+
+/** Offset where an instruction's arguments begin, after the keyword and any --flags. */
+export function argumentsStart(doc: DockerfileDocument, instruction: InstructionInfo): number | undefined {
+  const args = instruction.node.getArguments();
+  if (args.length === 0) return undefined;
+  return doc.offsetAt(args[0].getRange().start);
+}
+
+const LINE_BREAK = /\r\n|\r|\n/g;
+const BLANK_OR_COMMENT = /^[ \t]*(#.*)?$/;
+
+/**
+ * The shell command of a shell-form instruction, or undefined for exec form,
+ * heredocs and instructions without arguments. Mirrors BuildKit: an escape at
+ * the end of a line (trailing blanks allowed) joins it with the next, and
+ * blank or comment-only lines inside the continuation are dropped.
+ */
+export function shellScript(doc: DockerfileDocument, instruction: InstructionInfo): ShellScript | undefined {
+  if (hasHeredoc(instruction)) return undefined;
+  const start = argumentsStart(doc, instruction);
+  if (start === undefined) return undefined;
+  const text = doc.text;
+  const end = instruction.end;
+  const continuation = new RegExp(`${escapeRegExp(doc.escape)}[ \\t]*$`);
+  const chars: string[] = [];
+  const offsets: number[] = [];
+  let lineStart = start;
+  let commandEnd = start;
+  let continued = true;
+  while (continued && lineStart < end) {
+    const { lineEnd, next } = physicalLine(text, lineStart, end);
+    const line = text.slice(lineStart, lineEnd);
+    const match = continuation.exec(line);
+    const contentEnd = match ? lineStart + match.index : lineEnd;
+    for (let offset = lineStart; offset < contentEnd; offset++) {
+      chars.push(text[offset]);
+      offsets.push(offset);
+    }
+    commandEnd = contentEnd;
+    continued = match !== null;
+    lineStart = next;
+    while (continued && lineStart < end) {
+      const following = physicalLine(text, lineStart, end);
+      if (!BLANK_OR_COMMENT.test(text.slice(lineStart, following.lineEnd))) break;
+      lineStart = following.next;
+    }
+  }
+  const script = chars.join('');
+  if (isExecForm(script)) return undefined;
+  offsets.push(commandEnd);
+  return { instruction, script, sourceOffsets: offsets, start, end: commandEnd };
+}
+
+function physicalLine(text: string, from: number, limit: number): { lineEnd: number; next: number } {
+  LINE_BREAK.lastIndex = from;
+  const match = LINE_BREAK.exec(text);
+  if (!match || match.index >= limit) return { lineEnd: limit, next: limit };
+  return { lineEnd: match.index, next: match.index + match[0].length };
+}
+
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The literal command name of a `command` node (`apt-get` in `DEBIAN_FRONTEND=x apt-get ...`), if static. */
+export function commandName(command: Node): string | undefined {
+  const name = command.childForFieldName('name');
+  if (!name) return undefined;
+  const word = name.firstChild;
+  if (!word || (word.type !== 'word' && word.type !== 'raw_string' && word.type !== 'string')) return undefined;
+  if (word.type === 'word') return /[$`\\]/.test(word.text) ? undefined : word.text;
+  const unquoted = word.text.slice(1, -1);
+  return /[$`\\]/.test(unquoted) ? undefined : unquoted;
+}
+
+/** The arguments of a command node, in order (redirections excluded). */
+export function commandArguments(command: Node): Node[] {
+  return command.childrenForFieldName('argument').filter((node): node is Node => node !== null);
+}
+
+/** Every node of a type below root, depth first, in source order. */
+export function descendantsOfType(root: Node, type: string | readonly string[]): Node[] {
+  return root.descendantsOfType(type as string | string[]).filter((node): node is Node => node !== null);
+}

@@ -1,0 +1,79 @@
+// The contract between the engine and a transform module. Transforms are pure:
+// they read the parsed file from the context and return findings whose edits
+// point at offsets of the text they were given.
+import type { DockerfileDocument } from './dockerfile.js';
+
+export type Safety = 'safe' | 'unsafe';
+
+/** A replacement of original[start, end) by text. An insert has start === end. */
+export interface Edit {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
+export const Edit = {
+  insert: (at: number, text: string): Edit => ({ start: at, end: at, text }),
+  replace: (start: number, end: number, text: string): Edit => ({ start, end, text }),
+  remove: (start: number, end: number): Edit => ({ start, end, text: '' }),
+};
+
+/**
+ * Something a transform has to say about one place in the file. With edits it
+ * is a fix; without, it is a note (why something was left alone, or a risk
+ * the user should know about).
+ */
+export interface Finding {
+  /** Offset in the text the transform was given; the engine turns it into a line. */
+  readonly offset: number;
+  readonly message: string;
+  readonly edits?: readonly Edit[];
+  /** Defaults to the transform's own safety. */
+  readonly safety?: Safety;
+  /** An error is a lookup or a check that failed: it makes the run exit 2. */
+  readonly severity?: 'note' | 'error';
+}
+
+export interface TransformDocs {
+  readonly summary: string;
+  readonly why: string;
+  readonly fixSafety: string;
+  readonly example: { readonly before: string; readonly after: string };
+}
+
+export interface TransformMeta {
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+  readonly safety: Safety;
+  /** True when the transform asks a registry; such transforms get a resolver. */
+  readonly network: boolean;
+  readonly docs: TransformDocs;
+}
+
+/** Options shared by all transforms; each transform reads the ones it knows. */
+export interface TransformOptions {
+  readonly cacheMounts?: boolean;
+  readonly pin?: 'version' | 'digest' | 'both';
+  readonly update?: boolean;
+  readonly runtimeBase?: string;
+}
+
+export interface TransformContext {
+  readonly doc: DockerfileDocument;
+  readonly options: TransformOptions;
+  /** True when `# dockopt-ignore` above the instruction starting at offset covers this transform. */
+  isIgnored(instructionStart: number): boolean;
+}
+
+export interface Transform {
+  readonly meta: TransformMeta;
+  run(ctx: TransformContext): readonly Finding[] | Promise<readonly Finding[]>;
+}
+
+export function defineTransform(transform: Transform): Transform {
+  if (!/^[a-z][a-z0-9-]*$/.test(transform.meta.id)) {
+    throw new Error(`transform id must be kebab-case: ${transform.meta.id}`);
+  }
+  return transform;
+}

@@ -1,0 +1,9 @@
+// The pipeline, in the order transforms run within each pass. Order matters
+// only for collisions: an earlier transform's edit wins and the later one retries.
+import type { Transform } from '../src/transform.js';
+
+export const TRANSFORMS: readonly Transform[] = [];
+
+export function findTransform(id: string): Transform | undefined {
+  return TRANSFORMS.find((transform) => transform.meta.id === id);
+}
