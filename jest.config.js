@@ -9,4 +9,5 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.test.json' }] },
   snapshotResolver: '<rootDir>/test/snapshot-resolver.cjs',
   testTimeout: 120000,
+  reporters: ['default', '<rootDir>/test/plain-summary-reporter.cjs'],
 };

@@ -1,0 +1,224 @@
+// The CLI through the real bin/dockopt (compiled by `npm test`'s build step).
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin', 'dockopt');
+
+const MERGEABLE = 'FROM debian:bookworm-slim\nRUN echo one\nRUN echo two\n';
+const CLEAN = 'FROM debian:bookworm-slim\nRUN echo one\n';
+const BROKEN = 'FROM debian:bookworm-slim\nRUN echo one\nFROOM nothing\n';
+
+function dockopt(args: string[], options: { cwd?: string; input?: string | Buffer; env?: Record<string, string> } = {}) {
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    cwd: options.cwd ?? root,
+    input: options.input,
+    env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '', ...options.env },
+    encoding: 'utf8',
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function tree(files: Record<string, string | Buffer>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dockopt-cli-'));
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+describe('dockopt fix (dry run)', () => {
+  test('prints a unified diff with a/ b/ headers and a summary, and leaves the file alone', () => {
+    const dir = tree({ Dockerfile: MERGEABLE });
+    const result = dockopt(['fix', 'Dockerfile'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^--- a\/Dockerfile\n\+\+\+ b\/Dockerfile\n@@ /);
+    expect(result.stdout).toContain('-RUN echo two');
+    expect(result.stdout).not.toMatch(/\u001b\[/);
+    expect(result.stderr).toContain('Dockerfile:2: merge-runs:');
+    expect(result.stderr.trim().split('\n').at(-1)).toBe('1 file scanned, 1 would change, 0 errors');
+    expect(readFileSync(path.join(dir, 'Dockerfile'), 'utf8')).toBe(MERGEABLE);
+  });
+
+  test('no paths means the current directory', () => {
+    const dir = tree({ Dockerfile: MERGEABLE, 'sub/Containerfile': CLEAN });
+    const result = dockopt(['fix'], { cwd: dir });
+    expect(result.stderr).toContain('2 files scanned, 1 would change, 0 errors');
+  });
+
+  test('--quiet prints no summary', () => {
+    const dir = tree({ Dockerfile: MERGEABLE });
+    const result = dockopt(['fix', '--quiet', dir]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('+++ b/');
+  });
+});
+
+describe('directory discovery', () => {
+  test('finds every Dockerfile naming style, honours .gitignore, skips node_modules and .git', () => {
+    const dir = tree({
+      '.gitignore': 'ignored/\n*.generated.Dockerfile\n',
+      Dockerfile: CLEAN,
+      'Dockerfile.dev': CLEAN,
+      'api/app.Dockerfile': CLEAN,
+      'web/web.dockerfile': CLEAN,
+      'Containerfile': CLEAN,
+      'Containerfile.prod': CLEAN,
+      'Dockerfile.dockerignore': 'node_modules\n',
+      'ignored/Dockerfile': CLEAN,
+      'x.generated.Dockerfile': CLEAN,
+      'node_modules/pkg/Dockerfile': CLEAN,
+      '.git/Dockerfile': CLEAN,
+      'README.md': '# not a Dockerfile\n',
+    });
+    const result = dockopt(['fix', '--format', 'json', '.'], { cwd: dir });
+    const report = JSON.parse(result.stdout);
+    expect(report.files.map((file: { path: string }) => file.path).sort()).toEqual(
+      ['Containerfile', 'Containerfile.prod', 'Dockerfile', 'Dockerfile.dev', 'api/app.Dockerfile', 'web/web.dockerfile'].sort(),
+    );
+  });
+
+  test('a parse error in one file: named with its line, left untouched, the others still written, exit 2', () => {
+    const dir = tree({ 'a/Dockerfile': MERGEABLE, 'b/Dockerfile': BROKEN, 'c/Dockerfile': MERGEABLE, 'd/Dockerfile': Buffer.from([0x46, 0x00, 0x01]) });
+    const result = dockopt(['fix', '--write', '.'], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('b/Dockerfile:3: error: cannot parse: Unknown instruction: FROOM');
+    expect(result.stderr).toContain('d/Dockerfile:1: error: binary file');
+    expect(result.stderr).toContain('4 files scanned, 2 changed, 2 errors');
+    expect(readFileSync(path.join(dir, 'b/Dockerfile'), 'utf8')).toBe(BROKEN);
+    expect(readFileSync(path.join(dir, 'a/Dockerfile'), 'utf8')).not.toBe(MERGEABLE);
+    expect(readFileSync(path.join(dir, 'c/Dockerfile'), 'utf8')).not.toBe(MERGEABLE);
+  });
+
+  test('a missing path is an error, the rest still runs', () => {
+    const dir = tree({ Dockerfile: CLEAN });
+    const result = dockopt(['fix', 'Dockerfile', 'nope/Dockerfile'], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('nope/Dockerfile:1: error: no such file or directory');
+  });
+});
+
+describe('--check', () => {
+  test('lists only the files that would change and exits 1', () => {
+    const dir = tree({ 'a/Dockerfile': MERGEABLE, 'b/Dockerfile': CLEAN });
+    const result = dockopt(['fix', '--check', '.'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('a/Dockerfile\n');
+    expect(result.stderr).toBe('');
+  });
+
+  test('exits 0 when nothing would change', () => {
+    const dir = tree({ Dockerfile: CLEAN });
+    expect(dockopt(['fix', '--check', '.'], { cwd: dir })).toEqual({ code: 0, stdout: '', stderr: '' });
+  });
+
+  test('cannot be combined with --write', () => {
+    expect(dockopt(['fix', '--check', '--write', '.']).code).toBe(2);
+  });
+});
+
+describe('--write', () => {
+  test('writes in place, keeps the mode, leaves no temporary file, follows symlinks', () => {
+    const dir = tree({ 'real/Dockerfile': MERGEABLE });
+    chmodSync(path.join(dir, 'real/Dockerfile'), 0o640);
+    symlinkSync(path.join(dir, 'real/Dockerfile'), path.join(dir, 'Dockerfile'));
+    const result = dockopt(['fix', '--write', 'Dockerfile'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(lstatSync(path.join(dir, 'Dockerfile')).isSymbolicLink()).toBe(true);
+    const written = readFileSync(path.join(dir, 'real/Dockerfile'), 'utf8');
+    expect(written).toContain('RUN echo one');
+    expect(written).not.toContain('RUN echo two');
+    expect(statSync(path.join(dir, 'real/Dockerfile')).mode & 0o777).toBe(0o640);
+    expect(readdirSync(path.join(dir, 'real'))).toEqual(['Dockerfile']);
+    expect(dockopt(['fix', '--check', 'Dockerfile'], { cwd: dir }).code).toBe(0);
+  });
+
+  test('CRLF and BOM survive a write', () => {
+    const input = '\uFEFFFROM a\r\nRUN echo one\r\nRUN echo two\r\n';
+    const dir = tree({ Dockerfile: input });
+    dockopt(['fix', '--write', 'Dockerfile'], { cwd: dir });
+    const written = readFileSync(path.join(dir, 'Dockerfile'), 'utf8');
+    expect(written.startsWith('\uFEFFFROM a\r\n')).toBe(true);
+    expect(written.replace(/\r\n/g, '')).not.toContain('\n');
+  });
+});
+
+describe('stdin', () => {
+  test('`fix -` writes the fixed Dockerfile to stdout', () => {
+    const result = dockopt(['fix', '-'], { input: MERGEABLE });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('RUN echo one');
+    expect(result.stdout).not.toContain('RUN echo two');
+  });
+
+  test('`fix - --diff` prints a diff', () => {
+    const result = dockopt(['fix', '-', '--diff', '--stdin-filename', 'svc/Dockerfile'], { input: MERGEABLE });
+    expect(result.stdout).toMatch(/^--- a\/svc\/Dockerfile\n\+\+\+ b\/svc\/Dockerfile\n/);
+  });
+
+  test('a parse error passes the input through unchanged and exits 2', () => {
+    const result = dockopt(['fix', '-'], { input: BROKEN });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe(BROKEN);
+    expect(result.stderr).toContain('Dockerfile:3: error: cannot parse');
+  });
+});
+
+describe('--format json', () => {
+  test('reports per file and per transform, with lines and messages', () => {
+    const dir = tree({ Dockerfile: MERGEABLE, 'bad/Dockerfile': BROKEN });
+    const result = dockopt(['fix', '--format', 'json', '.'], { cwd: dir });
+    expect(result.code).toBe(2);
+    const report = JSON.parse(result.stdout);
+    expect(report.summary).toEqual({ scanned: 2, changed: 1, errors: 1, written: false });
+    const good = report.files.find((file: { path: string }) => file.path === 'Dockerfile');
+    expect(good.status).toBe('changed');
+    expect(good.transforms['merge-runs'].changes[0]).toEqual({ line: 2, message: expect.any(String), safety: 'safe' });
+    expect(good.diff).toContain('+++ b/Dockerfile');
+    const bad = report.files.find((file: { path: string }) => file.path === 'bad/Dockerfile');
+    expect(bad.errors).toEqual([{ line: 3, message: 'cannot parse: Unknown instruction: FROOM' }]);
+  });
+});
+
+describe('transform selection', () => {
+  test('--skip and --only change what runs; unknown ids are usage errors', () => {
+    const dir = tree({ Dockerfile: MERGEABLE });
+    expect(dockopt(['fix', '--check', '--skip', 'merge-runs', '.'], { cwd: dir }).code).toBe(0);
+    expect(dockopt(['fix', '--check', '--only', 'merge-runs', '.'], { cwd: dir }).code).toBe(1);
+    const unknown = dockopt(['fix', '--only', 'no-such-thing', '.'], { cwd: dir });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown transform "no-such-thing"');
+  });
+
+  test('# dockopt-ignore-file disables a file', () => {
+    const dir = tree({ Dockerfile: `# dockopt-ignore-file\n${MERGEABLE}` });
+    expect(dockopt(['fix', '--check', '.'], { cwd: dir }).code).toBe(0);
+  });
+});
+
+describe('list and explain', () => {
+  test('list shows every transform with its safety', () => {
+    const result = dockopt(['list']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^merge-runs\s+safe\s+Merge adjacent RUN instructions$/m);
+  });
+
+  test('explain prints docs and the example', () => {
+    const result = dockopt(['explain', 'merge-runs']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('merge-runs: Merge adjacent RUN instructions');
+    expect(result.stdout).toContain('Before:');
+    expect(result.stdout).toContain('After:');
+  });
+
+  test('explain of an unknown id fails with the list of known ids', () => {
+    const result = dockopt(['explain', 'nope']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('known: merge-runs');
+  });
+});

@@ -1,0 +1,29 @@
+// Every transform documents itself (dockopt explain ID) with an example that
+// is exactly what it does, and has a row in the README's transforms table.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fixDockerfile } from '../../src/engine.js';
+import { TRANSFORMS } from '../../transforms/index.js';
+import { recordedServices } from '../helpers/services.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+
+describe.each(TRANSFORMS.map((transform) => [transform.meta.id, transform] as const))('%s', (id, transform) => {
+  test('docs example: before becomes exactly after', async () => {
+    const { before, after } = transform.meta.docs.example;
+    expect(before).not.toBe(after);
+    const result = await fixDockerfile(before, { transforms: [transform], unsafeAllowed: 'all', services: recordedServices() });
+    expect(result.output).toBe(after);
+  });
+
+  test('docs are complete', () => {
+    const { meta } = transform;
+    for (const text of [meta.title, meta.description, meta.docs.summary, meta.docs.why, meta.docs.fixSafety]) expect(text.trim().length).toBeGreaterThan(10);
+  });
+
+  test('README has a row in the transforms table', () => {
+    expect(readme).toMatch(new RegExp(`^\\| \`${id}\` \\|`, 'm'));
+  });
+});
