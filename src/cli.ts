@@ -2,7 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { EngineOptions } from './engine.js';
-import { discoverFiles, processFiles, processText, decodeDockerfile } from './runner.js';
+import { discoverFiles, processFiles, processText, decodeDockerfile, type WorkerPlan } from './runner.js';
 import { colorizeDiff, jsonReport, messageLines, summarize, summaryLine, unifiedDiff, useColor, type FileReport } from './report.js';
 import { selectTransforms, TransformSelectionError } from './selection.js';
 import { TRANSFORMS, findTransform } from '../transforms/index.js';
@@ -160,7 +160,10 @@ async function runFix(args: FixArguments, io: CliIo): Promise<number> {
   }
   const { files, missing } = await discoverFiles(paths);
   const color = useColor(io.stdout, io.env);
-  const reports = await processFiles(files, engine, { write: args.write });
+  const workerPlan: WorkerPlan | undefined = selection.transforms.some((transform) => transform.meta.network)
+    ? undefined
+    : { transformIds: selection.transforms.map((transform) => transform.meta.id), unsafeAllowed: selection.unsafeAllowed === 'all' ? 'all' : [...selection.unsafeAllowed], options, write: args.write };
+  const reports = await processFiles(files, engine, { write: args.write, workerPlan });
   const missingReports: FileReport[] = missing.map((file) => ({ path: file, status: 'error', changes: [], notes: [], errors: [{ line: 1, message: 'no such file or directory' }], written: false }));
   const all = [...missingReports, ...reports];
   if (args.format === 'json') {

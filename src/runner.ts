@@ -2,10 +2,13 @@
 // safely, runs the engine and writes results back atomically.
 import { randomBytes } from 'node:crypto';
 import { promises as fs, type Stats } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import ignore, { type Ignore } from 'ignore';
 import { DockerfileError, fixDockerfile, type EngineOptions } from './engine.js';
 import type { FileReport } from './report.js';
+import type { TransformOptions } from './transform.js';
 
 const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git']);
 
@@ -189,31 +192,75 @@ export async function writeAtomically(file: string, content: string): Promise<vo
   }
 }
 
-/** Processes files with bounded concurrency (the engine is mostly CPU; this overlaps file I/O). */
-export async function processFiles(
-  files: readonly string[],
-  engine: EngineOptions,
-  options: { write: boolean; concurrency?: number },
-  onReport?: (report: FileReport) => void,
-): Promise<FileReport[]> {
+/** Reads, fixes and (with write) replaces one file; never throws. */
+export async function processAndWrite(file: string, engine: EngineOptions, write: boolean): Promise<FileReport> {
+  const report = await processFile(file, engine);
+  if (!write || report.status !== 'changed' || report.output === undefined) return report;
+  try {
+    await writeAtomically(file, report.output);
+    return { ...report, written: true };
+  } catch (error) {
+    return { ...report, status: 'error', errors: [...report.errors, { line: 1, message: `cannot write: ${(error as Error).message}` }] };
+  }
+}
+
+/**
+ * What a worker thread needs to rebuild the engine options on its side: only
+ * plain data crosses threads, so transforms travel by id. Plans are only made
+ * when no transform needs a service (such as the registry resolver).
+ */
+export interface WorkerPlan {
+  readonly transformIds: readonly string[];
+  readonly unsafeAllowed: readonly string[] | 'all';
+  readonly options: TransformOptions;
+  readonly write: boolean;
+}
+
+/** Below this many files, starting threads costs more than it saves. */
+const MIN_FILES_PER_WORKER = 200;
+
+export interface ProcessOptions {
+  readonly write: boolean;
+  /** When given, large batches are spread over worker threads (one per core). */
+  readonly workerPlan?: WorkerPlan;
+}
+
+export async function processFiles(files: readonly string[], engine: EngineOptions, options: ProcessOptions): Promise<FileReport[]> {
+  const threads = Math.min(availableParallelism(), Math.floor(files.length / MIN_FILES_PER_WORKER));
+  if (options.workerPlan && threads >= 2) return processInWorkers(files, options.workerPlan, threads);
   const reports: FileReport[] = new Array(files.length);
   let nextIndex = 0;
-  const worker = async () => {
+  // A few files in flight overlap reading and writing with the (synchronous) engine work.
+  const lane = async () => {
     while (nextIndex < files.length) {
       const index = nextIndex++;
-      let report = await processFile(files[index], engine);
-      if (options.write && report.status === 'changed' && report.output !== undefined) {
-        try {
-          await writeAtomically(files[index], report.output);
-          report = { ...report, written: true };
-        } catch (error) {
-          report = { ...report, status: 'error', errors: [...report.errors, { line: 1, message: `cannot write: ${(error as Error).message}` }] };
-        }
-      }
-      reports[index] = report;
+      reports[index] = await processAndWrite(files[index], engine, options.write);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, worker));
-  if (onReport) for (const report of reports) onReport(report);
+  await Promise.all(Array.from({ length: 4 }, lane));
   return reports;
+}
+
+function processInWorkers(files: readonly string[], plan: WorkerPlan, threads: number): Promise<FileReport[]> {
+  const reports: FileReport[] = new Array(files.length);
+  let nextIndex = 0;
+  let finished = 0;
+  return new Promise((resolve, reject) => {
+    const url = new URL('./worker.js', import.meta.url);
+    for (let thread = 0; thread < threads; thread++) {
+      const worker = new Worker(url, { workerData: plan });
+      // Keep two files queued per worker so it never waits on the main thread.
+      const feed = () => worker.postMessage(nextIndex < files.length ? { index: nextIndex, file: files[nextIndex++] } : null);
+      worker.on('message', ({ index, report }: { index: number; report: FileReport }) => {
+        reports[index] = report;
+        feed();
+      });
+      worker.on('error', reject);
+      worker.on('exit', () => {
+        if (++finished === threads) resolve(reports);
+      });
+      feed();
+      feed();
+    }
+  });
 }
