@@ -100,7 +100,9 @@ export async function fixDockerfile(input: string, engine: EngineOptions): Promi
       return { input, output: current, changed: current !== input, changes, notes: [...rejectionNotes, ...notes.map(toNote)] };
     }
     if (pass > MAX_PASSES) {
-      const ids = [...new Set(wanted.map((candidate) => candidate.transform.meta.id))].join(', ');
+      // A cycle is usually two transforms undoing each other: name everyone still editing lately.
+      const recent = changes.slice(-4 * wanted.length).map((change) => change.transform);
+      const ids = [...new Set([...recent, ...wanted.map((candidate) => candidate.transform.meta.id)])].sort().join(', ');
       throw new DockerfileError(`no fixpoint after ${MAX_PASSES} passes: ${ids} keep rewriting the result (a cycle)`, history.originalLine(wanted[0].finding.offset));
     }
     let accepted = withoutOverlaps(wanted);
