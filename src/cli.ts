@@ -26,8 +26,8 @@ interface FixArguments {
   write: boolean;
   check: boolean;
   diff: boolean;
-  only?: string[];
-  skip?: string[];
+  only?: string | string[];
+  skip?: string | string[];
   unsafe: boolean;
   quiet: boolean;
   verbose: boolean;
@@ -60,8 +60,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           .option('write', { alias: 'w', type: 'boolean', default: false, describe: 'Write the fixes in place (atomically)' })
           .option('check', { type: 'boolean', default: false, describe: 'Only list files that would change; exit 1 if any would' })
           .option('diff', { type: 'boolean', default: false, describe: 'With "-": print a diff instead of the fixed Dockerfile' })
-          .option('only', { type: 'string', array: true, describe: 'Run only these transforms (comma-separated ids); their unsafe fixes apply' })
-          .option('skip', { type: 'string', array: true, describe: 'Do not run these transforms (comma-separated ids)' })
+          .option('only', { type: 'string', describe: 'Run only these transforms (comma-separated ids); their unsafe fixes apply' })
+          .option('skip', { type: 'string', describe: 'Do not run these transforms (comma-separated ids)' })
           .option('unsafe', { type: 'boolean', default: false, describe: 'Also run unsafe transforms and apply unsafe fixes' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing on stderr but errors' })
           .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Also print notes: what was left alone and why' })

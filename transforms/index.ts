@@ -1,8 +1,9 @@
 // The pipeline, in the order transforms run within each pass. Order matters
 // only for collisions: an earlier transform's edit wins and the later one retries.
 import type { Transform } from '../src/transform.js';
+import mergeRuns from './merge-runs.js';
 
-export const TRANSFORMS: readonly Transform[] = [];
+export const TRANSFORMS: readonly Transform[] = [mergeRuns];
 
 export function findTransform(id: string): Transform | undefined {
   return TRANSFORMS.find((transform) => transform.meta.id === id);
