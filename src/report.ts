@@ -24,7 +24,7 @@ export interface FileReport {
 }
 
 export function unifiedDiff(path: string, before: string, after: string): string {
-  const display = path.replace(/\\/g, '/').replace(/^\.\//, '');
+  const display = path.replace(/\\/g, '/').replace(/^\.\//, '').replace(/^\/+/, '');
   return createTwoFilesPatch(`a/${display}`, `b/${display}`, before, after, undefined, undefined, {
     context: 3,
     headerOptions: FILE_HEADERS_ONLY,

@@ -12,11 +12,16 @@ const engine: EngineOptions = {
   options: plan.options,
 };
 
-parentPort!.on('message', async (message: { index: number; file: string } | null) => {
-  if (message === null) {
-    parentPort!.close();
-    return;
-  }
-  const report = await processAndWrite(message.file, engine, plan.write);
-  parentPort!.postMessage({ index: message.index, report });
+// Messages are handled strictly in order: the end-of-work message (null) must
+// not close the port while an earlier file is still being processed.
+let queue: Promise<void> = Promise.resolve();
+parentPort!.on('message', (message: { index: number; file: string } | null) => {
+  queue = queue.then(async () => {
+    if (message === null) {
+      parentPort!.close();
+      return;
+    }
+    const report = await processAndWrite(message.file, engine, plan.write);
+    parentPort!.postMessage({ index: message.index, report });
+  });
 });

@@ -94,6 +94,23 @@ describe('directory discovery', () => {
     expect(readFileSync(path.join(dir, 'c/Dockerfile'), 'utf8')).not.toBe(MERGEABLE);
   });
 
+  test('a large tree goes through worker threads with the same results', () => {
+    const files: Record<string, string> = {};
+    for (let index = 0; index < 450; index++) files[`svc-${String(index).padStart(3, '0')}/Dockerfile`] = index % 3 === 0 ? CLEAN : MERGEABLE;
+    files['svc-007/Dockerfile'] = BROKEN;
+    const dir = tree(files);
+    const check = dockopt(['fix', '--check', '.'], { cwd: dir });
+    expect(check.code).toBe(2);
+    const listed = check.stdout.trim().split('\n');
+    expect(listed).toHaveLength(299);
+    expect(listed).toEqual([...listed].sort());
+    expect(check.stderr).toContain('svc-007/Dockerfile:3: error: cannot parse');
+    const write = dockopt(['fix', '--write', '.'], { cwd: dir });
+    expect(write.stderr).toContain('450 files scanned, 299 changed, 1 error');
+    expect(readFileSync(path.join(dir, 'svc-001/Dockerfile'), 'utf8')).toContain('&& echo two');
+    expect(readFileSync(path.join(dir, 'svc-007/Dockerfile'), 'utf8')).toBe(BROKEN);
+  });
+
   test('a missing path is an error, the rest still runs', () => {
     const dir = tree({ Dockerfile: CLEAN });
     const result = dockopt(['fix', 'Dockerfile', 'nope/Dockerfile'], { cwd: dir });
