@@ -108,18 +108,19 @@ export async function fixDockerfile(input: string, engine: EngineOptions): Promi
     let accepted = withoutOverlaps(wanted);
     brokenScripts ??= scriptsWithShellErrors(firstDoc);
     let next = applyEdits(current, accepted.flatMap((candidate) => candidate.edits));
-    if (invalidReason(next, brokenScripts) !== undefined) {
+    let checked = checkOutput(next, brokenScripts);
+    if (checked.invalid !== undefined) {
       // Find the culprits one by one so that the good fixes of this pass still land.
       const good: Candidate[] = [];
       for (const candidate of accepted) {
-        const reason = invalidReason(applyEdits(current, candidate.edits), brokenScripts);
+        const reason = checkOutput(applyEdits(current, candidate.edits), brokenScripts).invalid;
         if (reason === undefined) good.push(candidate);
         else reject([candidate], reason);
       }
       next = applyEdits(current, good.flatMap((candidate) => candidate.edits));
-      const together = invalidReason(next, brokenScripts);
-      if (together !== undefined) {
-        reject(good, together);
+      checked = checkOutput(next, brokenScripts);
+      if (checked.invalid !== undefined) {
+        reject(good, checked.invalid);
         continue;
       }
       accepted = good;
@@ -134,7 +135,7 @@ export async function fixDockerfile(input: string, engine: EngineOptions): Promi
     }
     history.record(accepted.flatMap((candidate) => candidate.edits));
     current = next;
-    doc = new DockerfileDocument(current);
+    doc = checked.doc;
   }
 }
 
@@ -285,24 +286,31 @@ function scriptsWithShellErrors(doc: DockerfileDocument): Set<string> {
   for (const instruction of doc.instructions) {
     if (instruction.keyword !== 'RUN') continue;
     const script = shellScript(doc, instruction);
-    if (script && parseShell(script.script).rootNode.hasError) broken.add(script.script);
+    if (script && shellHasErrors(script.script)) broken.add(script.script);
   }
   return broken;
 }
 
-/** Why text is not an acceptable output, or undefined when it is. */
-function invalidReason(text: string, alreadyBroken: ReadonlySet<string>): string | undefined {
-  const problems = findParseProblems(text);
-  if (problems.length > 0) return `line ${problems[0].line}: ${problems[0].message}`;
+function shellHasErrors(script: string): boolean {
+  const tree = parseShell(script);
+  const hasError = tree.rootNode.hasError;
+  tree.delete();
+  return hasError;
+}
+
+/** The parsed output, and why it is not acceptable (undefined when it is). */
+function checkOutput(text: string, alreadyBroken: ReadonlySet<string>): { doc: DockerfileDocument; invalid?: string } {
   const doc = new DockerfileDocument(text);
+  const problems = findParseProblems(text);
+  if (problems.length > 0) return { doc, invalid: `line ${problems[0].line}: ${problems[0].message}` };
   for (const instruction of doc.instructions) {
     if (instruction.keyword !== 'RUN') continue;
     const script = shellScript(doc, instruction);
-    if (script && !alreadyBroken.has(script.script) && parseShell(script.script).rootNode.hasError) {
-      return `line ${doc.lineOf(instruction.start)}: the RUN command would not parse as shell`;
+    if (script && !alreadyBroken.has(script.script) && shellHasErrors(script.script)) {
+      return { doc, invalid: `line ${doc.lineOf(instruction.start)}: the RUN command would not parse as shell` };
     }
   }
-  return undefined;
+  return { doc };
 }
 
 // ---- positions back to the original -------------------------------------------

@@ -93,6 +93,16 @@ const BLANK_OR_COMMENT = /^[ \t]*(#.*)?$/;
  * blank or comment-only lines inside the continuation are dropped.
  */
 export function shellScript(doc: DockerfileDocument, instruction: InstructionInfo): ShellScript | undefined {
+  // Transforms and the engine ask for the same RUN several times per pass; dockerfile-ast recomputes arguments on every call.
+  if (scriptCache.has(instruction)) return scriptCache.get(instruction);
+  const script = extractShellScript(doc, instruction);
+  scriptCache.set(instruction, script);
+  return script;
+}
+
+const scriptCache = new WeakMap<InstructionInfo, ShellScript | undefined>();
+
+function extractShellScript(doc: DockerfileDocument, instruction: InstructionInfo): ShellScript | undefined {
   if (hasHeredoc(instruction)) return undefined;
   const start = argumentsStart(doc, instruction);
   if (start === undefined) return undefined;
