@@ -7,6 +7,7 @@ import { colorizeDiff, jsonReport, messageLines, summarize, summaryLine, unified
 import { selectTransforms, TransformSelectionError } from './selection.js';
 import { TRANSFORMS, findTransform } from '../transforms/index.js';
 import type { TransformOptions } from './transform.js';
+import { createImageResolver, type ImageResolverOptions } from './registry/index.js';
 
 const STDIN_PATH = '\u0000stdin';
 
@@ -34,6 +35,13 @@ interface FixArguments {
   format: 'text' | 'json';
   'cache-mounts': boolean;
   'stdin-filename': string;
+  pin: 'version' | 'digest' | 'both';
+  update: boolean;
+  offline: boolean;
+  'registry-allow'?: string | string[];
+  'registry-mirror'?: string | string[];
+  'insecure-registry'?: string | string[];
+  'cache-dir'?: string;
 }
 
 const listOption = (value: unknown): string[] | undefined => {
@@ -68,6 +76,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format' })
           .option('cache-mounts', { type: 'boolean', default: false, describe: 'pkg-cleanup: use BuildKit cache mounts instead of cleaning caches' })
           .option('stdin-filename', { type: 'string', default: 'Dockerfile', describe: 'Name shown for stdin input' })
+          .option('pin', { choices: ['version', 'digest', 'both'] as const, default: 'both' as const, describe: 'pin-base: pin the exact version tag, the digest, or both' })
+          .option('update', { type: 'boolean', default: false, describe: 'pin-base: move exact tags to the newest patch of their line (unsafe)' })
+          .option('offline', { type: 'boolean', default: false, describe: 'pin-base: answer from the disk cache only, contact no registry' })
+          .option('registry-allow', { type: 'string', describe: 'pin-base: the only registries that may be contacted (comma-separated hosts)' })
+          .option('registry-mirror', { type: 'string', describe: 'pin-base: REGISTRY=URL, ask URL instead of REGISTRY (e.g. docker.io=https://mirror.example)' })
+          .option('insecure-registry', { type: 'string', describe: 'pin-base: registries to reach over plain http (loopback always may)' })
+          .option('cache-dir', { type: 'string', describe: 'pin-base: cache directory (default: the user cache dir, e.g. ~/.cache/dockopt)' })
           .check((args) => {
             if (args.write && args.check) throw new Error('--write and --check cannot be used together');
             return true;
@@ -151,8 +166,10 @@ export function explainText(meta: (typeof TRANSFORMS)[number]['meta']): string {
 
 async function runFix(args: FixArguments, io: CliIo): Promise<number> {
   const selection = selectTransforms(TRANSFORMS, { only: listOption(args.only), skip: listOption(args.skip), unsafe: args.unsafe });
-  const options: TransformOptions = { cacheMounts: args['cache-mounts'] };
-  const engine: EngineOptions = { transforms: selection.transforms, unsafeAllowed: selection.unsafeAllowed, options };
+  const options: TransformOptions = { cacheMounts: args['cache-mounts'], pin: args.pin, update: args.update };
+  const needsRegistry = selection.transforms.some((transform) => transform.meta.network);
+  const services = needsRegistry ? { resolver: createImageResolver(resolverOptions(args, io)) } : undefined;
+  const engine: EngineOptions = { transforms: selection.transforms, unsafeAllowed: selection.unsafeAllowed, options, services };
   const paths = args.paths.length > 0 ? args.paths : ['.'];
   if (paths.includes(STDIN_PATH)) {
     if (paths.length > 1) throw new UsageError('"-" (stdin) cannot be combined with other paths');
@@ -160,7 +177,8 @@ async function runFix(args: FixArguments, io: CliIo): Promise<number> {
   }
   const { files, missing } = await discoverFiles(paths);
   const color = useColor(io.stdout, io.env);
-  const workerPlan: WorkerPlan | undefined = selection.transforms.some((transform) => transform.meta.network)
+  // The registry client's dedupe and cache live in this thread, so network runs stay in it.
+  const workerPlan: WorkerPlan | undefined = needsRegistry
     ? undefined
     : { transformIds: selection.transforms.map((transform) => transform.meta.id), unsafeAllowed: selection.unsafeAllowed === 'all' ? 'all' : [...selection.unsafeAllowed], options, write: args.write };
   const reports = await processFiles(files, engine, { write: args.write, workerPlan });
@@ -183,6 +201,24 @@ async function runFix(args: FixArguments, io: CliIo): Promise<number> {
     if (!args.quiet && !args.check) io.stderr.write(`${summaryLine(summarize(all, args.write))}\n`);
   }
   return exitCodeFor(all, args.check);
+}
+
+function resolverOptions(args: FixArguments, io: CliIo): ImageResolverOptions {
+  const endpoints: Record<string, string> = {};
+  for (const mirror of listOption(args['registry-mirror']) ?? []) {
+    const [registry, url] = mirror.split('=', 2);
+    if (!registry || !url) throw new UsageError(`--registry-mirror takes REGISTRY=URL, got "${mirror}"`);
+    endpoints[registry] = url;
+  }
+  return {
+    offline: args.offline,
+    allowRegistries: listOption(args['registry-allow']),
+    plainHttpRegistries: listOption(args['insecure-registry']),
+    endpoints,
+    cacheDir: args['cache-dir'],
+    env: io.env,
+    log: args.verbose ? (line) => io.stderr.write(`registry: ${line}\n`) : undefined,
+  };
 }
 
 function exitCodeFor(reports: readonly FileReport[], check: boolean): number {

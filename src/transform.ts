@@ -2,6 +2,7 @@
 // they read the parsed file from the context and return findings whose edits
 // point at offsets of the text they were given.
 import type { DockerfileDocument } from './dockerfile.js';
+import type { ImageResolver } from './resolver.js';
 
 export type Safety = 'safe' | 'unsafe';
 
@@ -62,6 +63,8 @@ export interface TransformOptions {
 export interface TransformContext {
   readonly doc: DockerfileDocument;
   readonly options: TransformOptions;
+  /** Registry lookups, for transforms whose meta says network (the CLI passes services: { resolver }). */
+  readonly resolver?: ImageResolver;
   /** True when `# dockopt-ignore` above the instruction starting at offset covers this transform. */
   isIgnored(instructionStart: number): boolean;
 }

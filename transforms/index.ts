@@ -2,8 +2,9 @@
 // only for collisions: an earlier transform's edit wins and the later one retries.
 import type { Transform } from '../src/transform.js';
 import mergeRuns from './merge-runs.js';
+import pinBase from './pin-base.js';
 
-export const TRANSFORMS: readonly Transform[] = [mergeRuns];
+export const TRANSFORMS: readonly Transform[] = [pinBase, mergeRuns];
 
 export function findTransform(id: string): Transform | undefined {
   return TRANSFORMS.find((transform) => transform.meta.id === id);

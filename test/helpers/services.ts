@@ -1,6 +1,12 @@
-// Services the engine hands to transforms in offline tests. Network transforms
-// get their recorded test doubles here once they exist; the real clients are
-// tested against real servers in their own integration tests.
+// Services the engine hands to transforms in offline tests: network
+// transforms get test doubles answering from recorded registry contents. The
+// real clients are tested against real servers in test/registry/.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadRecordedRegistry, recordedResolver } from './recorded-resolver.js';
+
+const recordings = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'pin-base', 'registry.json');
+
 export function recordedServices(): Record<string, unknown> {
-  return {};
+  return { resolver: recordedResolver(loadRecordedRegistry(recordings)) };
 }

@@ -1,0 +1,186 @@
+// The registry-backed ImageResolver the CLI hands to network transforms:
+// allowlist first, then one lookup per distinct question per run (in-memory
+// promises, failures included), then the disk cache, then the registry.
+import path from 'node:path';
+import { canonicalRepository, effectiveTag, normalizeRegistry, registryHostname, type ImageReference } from '../image-ref.js';
+import { isIndexMediaType, ResolveError, type ImageResolver, type ManifestSummary, type Platform } from '../resolver.js';
+import { DiskCache, defaultCacheDir } from './cache.js';
+import { RegistryClient } from './client.js';
+import { dockerConfigCredentials, type CredentialSource } from './credentials.js';
+
+export { defaultCacheDir, DiskCache } from './cache.js';
+export { MANIFEST_ACCEPT, RegistryClient, type RegistryClientOptions } from './client.js';
+export { Credentials, dockerConfigCredentials, type CredentialSource } from './credentials.js';
+
+/** How long a tag's digest and a tag list are trusted before asking again. */
+export const DEFAULT_CACHE_TTL_MS = 60 * 60 * 1000;
+
+export interface ImageResolverOptions {
+  /** --offline: answer from the disk cache only, however old; a miss is a 'offline' ResolveError. */
+  readonly offline?: boolean;
+  /**
+   * --registry-allow: the only registries that may be contacted (`docker.io`,
+   * `ghcr.io`, `localhost:5000`; an entry without a port allows every port of
+   * that host). Undefined allows every registry a Dockerfile names.
+   */
+  readonly allowRegistries?: readonly string[];
+  /** dockopt's cache root; registry answers go to `<cacheDir>/registry`. Default: the user cache dir. */
+  readonly cacheDir?: string;
+  /** False keeps answers in memory only (no reads or writes under cacheDir). */
+  readonly diskCache?: boolean;
+  readonly cacheTtlMs?: number;
+  /** Path of docker's config.json (credentials); default $DOCKER_CONFIG or ~/.docker. */
+  readonly dockerConfig?: string;
+  /** Replaces the docker config as the source of credentials. */
+  readonly credentials?: CredentialSource;
+  /** Per HTTP request. */
+  readonly timeoutMs?: number;
+  readonly retries?: number;
+  readonly retryBaseDelayMs?: number;
+  readonly maxRetryDelayMs?: number;
+  readonly maxConcurrentPerRegistry?: number;
+  /** Non-loopback registries to reach over plain http (loopback always may). */
+  readonly plainHttpRegistries?: readonly string[];
+  /** Base URLs replacing a registry's own (a mirror); its credentials are looked up by the mirror's host. */
+  readonly endpoints?: Readonly<Record<string, string>>;
+  readonly tagPageSize?: number;
+  /** Environment for the docker config location and credential helpers. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Progress lines for --verbose; never carries credentials. */
+  readonly log?: (line: string) => void;
+}
+
+export function createImageResolver(options: ImageResolverOptions = {}): ImageResolver {
+  const env = options.env ?? process.env;
+  const credentials = options.credentials ?? dockerConfigCredentials({ configPath: options.dockerConfig, env });
+  const client = new RegistryClient({
+    credentials,
+    timeoutMs: options.timeoutMs,
+    retries: options.retries,
+    retryBaseDelayMs: options.retryBaseDelayMs,
+    maxRetryDelayMs: options.maxRetryDelayMs,
+    maxConcurrentPerRegistry: options.maxConcurrentPerRegistry,
+    plainHttpRegistries: options.plainHttpRegistries?.map(normalizeRegistry),
+    endpoints: options.endpoints,
+    tagPageSize: options.tagPageSize,
+    log: options.log,
+  });
+  const disk = options.diskCache === false ? undefined : new DiskCache(path.join(options.cacheDir ?? defaultCacheDir(env), 'registry'));
+  return new RegistryResolver(client, disk, options);
+}
+
+/** Wrapped so that a cached `undefined` (no platforms) is told apart from a miss. */
+interface Stored<T> {
+  readonly answer: T;
+}
+
+class RegistryResolver implements ImageResolver {
+  private readonly pending = new Map<string, Promise<unknown>>();
+  private readonly allowed?: readonly string[];
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly disk: DiskCache | undefined,
+    private readonly options: ImageResolverOptions,
+  ) {
+    this.allowed = options.allowRegistries?.map(normalizeRegistry);
+  }
+
+  lookup(image: ImageReference): Promise<ManifestSummary> {
+    if (image.digest) {
+      // A digest names the same bytes forever.
+      const digest = image.digest;
+      return this.once(image, this.digestKey(image, digest), Number.POSITIVE_INFINITY, isManifestSummary, () => this.client.headManifest(image.registry, image.repository, digest));
+    }
+    const tag = effectiveTag(image)!;
+    const answer = this.once(image, `manifest ${this.repositoryKey(image)}:${tag}`, this.ttl, isManifestSummary, () => this.client.headManifest(image.registry, image.repository, tag));
+    // The tag's answer proves its digest exists: verifying the pinned FROM on the next pass costs no request.
+    void answer.then(
+      (summary) => {
+        const key = this.digestKey(image, summary.digest);
+        if (!this.pending.has(key)) this.pending.set(key, Promise.resolve(summary));
+      },
+      () => undefined,
+    );
+    return answer;
+  }
+
+  listTags(image: ImageReference): Promise<readonly string[]> {
+    return this.once(image, `tags ${this.repositoryKey(image)}`, this.ttl, isStringArray, () => this.client.listTags(image.registry, image.repository));
+  }
+
+  async platforms(image: ImageReference, digest: string): Promise<readonly Platform[] | undefined> {
+    const stored = await this.once(image, `platforms ${this.repositoryKey(image)}@${digest}`, Number.POSITIVE_INFINITY, isStoredPlatforms, async () => {
+      const manifest = await this.client.getManifest(image.registry, image.repository, digest);
+      return { answer: isIndexMediaType(manifest.summary.mediaType) ? platformsOf(manifest.body) : undefined };
+    });
+    return stored.answer;
+  }
+
+  private get ttl(): number {
+    return this.options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
+  }
+
+  private digestKey(image: ImageReference, digest: string): string {
+    return `manifest ${this.repositoryKey(image)}@${digest}`;
+  }
+
+  private repositoryKey(image: ImageReference): string {
+    const endpoint = this.options.endpoints?.[image.registry];
+    return endpoint === undefined ? canonicalRepository(image) : `${canonicalRepository(image)} via ${endpoint}`;
+  }
+
+  /** Each distinct question is asked once per run; a failure is remembered too, so a dead registry is not hammered. */
+  private once<T>(image: ImageReference, key: string, ttlMs: number, valid: (value: unknown) => value is T, fetch: () => Promise<T>): Promise<T> {
+    let answer = this.pending.get(key) as Promise<T> | undefined;
+    if (!answer) {
+      answer = this.answer(image, key, ttlMs, valid, fetch);
+      this.pending.set(key, answer);
+    }
+    return answer;
+  }
+
+  private async answer<T>(image: ImageReference, key: string, ttlMs: number, valid: (value: unknown) => value is T, fetch: () => Promise<T>): Promise<T> {
+    this.checkAllowed(image.registry);
+    const cached = await this.disk?.read<unknown>(key);
+    if (cached && valid(cached.value) && (this.options.offline || cached.ageMs <= ttlMs)) return cached.value;
+    if (this.options.offline) throw new ResolveError('offline', 'not in the registry cache (offline)');
+    const value = await fetch();
+    await this.disk?.write(key, value);
+    return value;
+  }
+
+  private checkAllowed(registry: string): void {
+    if (!this.allowed) return;
+    const hostname = registryHostname(registry);
+    if (this.allowed.some((entry) => entry === registry || (!/:\d+$/.test(entry) && !entry.includes('[') && entry === hostname))) return;
+    throw new ResolveError('not-allowed', `${registry} is not an allowed registry (--registry-allow ${this.allowed.join(',')})`);
+  }
+}
+
+function platformsOf(index: unknown): Platform[] {
+  const manifests = (index as { manifests?: unknown }).manifests;
+  if (!Array.isArray(manifests)) throw new ResolveError('bad-response', 'an image index without a "manifests" list');
+  return manifests.flatMap((entry: { platform?: { os?: unknown; architecture?: unknown; variant?: unknown } }) => {
+    const platform = entry?.platform;
+    if (typeof platform?.os !== 'string' || typeof platform.architecture !== 'string') return [];
+    // Attestation manifests (buildx) are listed as unknown/unknown: not a platform anyone builds for.
+    if (platform.os === 'unknown') return [];
+    return [{ os: platform.os, architecture: platform.architecture, ...(typeof platform.variant === 'string' && { variant: platform.variant }) }];
+  });
+}
+
+function isManifestSummary(value: unknown): value is ManifestSummary {
+  const summary = value as ManifestSummary;
+  return typeof summary?.digest === 'string' && typeof summary.mediaType === 'string';
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+function isStoredPlatforms(value: unknown): value is Stored<Platform[] | undefined> {
+  if (value === null || typeof value !== 'object') return false;
+  const answer = (value as { answer?: unknown }).answer;
+  return answer === undefined || (Array.isArray(answer) && answer.every((platform) => typeof platform?.os === 'string' && typeof platform?.architecture === 'string'));
+}

@@ -1,0 +1,72 @@
+// An ImageResolver that answers from recorded registry contents (a JSON of
+// repositories → tags → digests), for fixture tests that must not touch the
+// network. It mimics what the real client reports (see test/registry/ for the
+// client against a real registry): 404s per tag, digest lookups, platforms of
+// indexes, and recorded failures.
+import { readFileSync } from 'node:fs';
+import { canonicalRepository, effectiveTag, type ImageReference } from '../../src/image-ref.js';
+import { MEDIA_TYPES, ResolveError, type ImageResolver, type ManifestSummary, type Platform, type ResolveErrorKind } from '../../src/resolver.js';
+
+export interface RecordedRepository {
+  /** tag → digest */
+  readonly tags: Readonly<Record<string, string>>;
+  /** Digests that are image indexes, with their platforms as `os/arch[/variant]`; other digests are single manifests. */
+  readonly indexes?: Readonly<Record<string, readonly string[]>>;
+  /** When set, every lookup in the repository fails like this. */
+  readonly error?: { readonly kind: ResolveErrorKind; readonly message: string };
+}
+
+/** Keyed by `registry/repository`, e.g. `docker.io/library/python`. */
+export type RecordedRegistry = Readonly<Record<string, RecordedRepository>>;
+
+export interface RecordedResolver extends ImageResolver {
+  /** Every question asked, in order: `lookup docker.io/library/python:3.9-slim`, `tags …`, `platforms …@sha256:…`. */
+  readonly calls: string[];
+}
+
+export function loadRecordedRegistry(file: string): RecordedRegistry {
+  return JSON.parse(readFileSync(file, 'utf8')) as RecordedRegistry;
+}
+
+export function recordedResolver(registry: RecordedRegistry): RecordedResolver {
+  const calls: string[] = [];
+  const repositoryOf = (image: ImageReference): RecordedRepository | undefined => {
+    const repository = registry[canonicalRepository(image)];
+    if (repository?.error) throw new ResolveError(repository.error.kind, repository.error.message);
+    return repository;
+  };
+  return {
+    calls,
+    async lookup(image: ImageReference): Promise<ManifestSummary> {
+      const name = canonicalRepository(image);
+      calls.push(`lookup ${name}${image.digest ? `@${image.digest}` : `:${effectiveTag(image)}`}`);
+      const repository = repositoryOf(image);
+      if (image.digest) {
+        const known = repository && (Object.values(repository.tags).includes(image.digest) || repository.indexes?.[image.digest]);
+        if (!known) throw new ResolveError('not-found', '404 digest not found');
+        return summary(repository, image.digest);
+      }
+      const digest = repository?.tags[effectiveTag(image)!];
+      if (!repository || !digest) throw new ResolveError('not-found', '404 tag not found');
+      return summary(repository, digest);
+    },
+    async listTags(image: ImageReference): Promise<readonly string[]> {
+      calls.push(`tags ${canonicalRepository(image)}`);
+      const repository = repositoryOf(image);
+      if (!repository) throw new ResolveError('not-found', '404 repository not found');
+      return Object.keys(repository.tags);
+    },
+    async platforms(image: ImageReference, digest: string): Promise<readonly Platform[] | undefined> {
+      calls.push(`platforms ${canonicalRepository(image)}@${digest}`);
+      const platforms = repositoryOf(image)?.indexes?.[digest];
+      return platforms?.map((text) => {
+        const [os, architecture, variant] = text.split('/');
+        return { os, architecture, ...(variant !== undefined && { variant }) };
+      });
+    },
+  };
+}
+
+function summary(repository: RecordedRepository, digest: string): ManifestSummary {
+  return { digest, mediaType: repository.indexes?.[digest] ? MEDIA_TYPES.ociIndex : MEDIA_TYPES.ociManifest };
+}
