@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the integration tests use, when they are
+# missing: docker-registry (the CNCF distribution registry, started on
+# loopback by test/helpers/registry-server.ts) and openssl (the test token
+# issuer's certificate). Runs before `npm test`; does nothing when present.
+set -euo pipefail
+missing=()
+command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "dockopt tests need: ${missing[*]} (Debian: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "installing test dependencies: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
