@@ -2,9 +2,10 @@
 // only for collisions: an earlier transform's edit wins and the later one retries.
 import type { Transform } from '../src/transform.js';
 import mergeRuns from './merge-runs.js';
+import nonRoot from './non-root.js';
 import pinBase from './pin-base.js';
 
-export const TRANSFORMS: readonly Transform[] = [pinBase, mergeRuns];
+export const TRANSFORMS: readonly Transform[] = [pinBase, mergeRuns, nonRoot];
 
 export function findTransform(id: string): Transform | undefined {
   return TRANSFORMS.find((transform) => transform.meta.id === id);
