@@ -1,0 +1,4 @@
+import json
+import sys
+
+print(json.dumps({"app": "ok", "python": f"{sys.version_info.major}.{sys.version_info.minor}"}))
