@@ -4,8 +4,9 @@ import type { Transform } from '../src/transform.js';
 import mergeRuns from './merge-runs.js';
 import nonRoot from './non-root.js';
 import pinBase from './pin-base.js';
+import pkgCleanup from './pkg-cleanup.js';
 
-export const TRANSFORMS: readonly Transform[] = [pinBase, mergeRuns, nonRoot];
+export const TRANSFORMS: readonly Transform[] = [pinBase, mergeRuns, pkgCleanup, nonRoot];
 
 export function findTransform(id: string): Transform | undefined {
   return TRANSFORMS.find((transform) => transform.meta.id === id);

@@ -1,0 +1,143 @@
+// pkg-cleanup: every package install leaves nothing behind in its layer.
+// It reads each RUN as shell (tree-sitter-bash), finds the package-manager
+// calls it can be sure about, and adds flags in place, an `apt-get update`
+// where an install would read stale lists, and the cleanup as a new
+// continued line at the end of the RUN. With --cache-mounts it moves the
+// caches into BuildKit cache mounts instead. Whatever it cannot be sure
+// about becomes a note.
+import type { DockerfileDocument, InstructionInfo } from '../src/dockerfile.js';
+import { mountFlag, syntaxDirectiveEdit } from '../src/pkg/cache-mounts.js';
+import { hiddenCalls, packageManagersIn, unreachableRunNote } from '../src/pkg/hidden.js';
+import { continuationText, flagLinesText, layoutOf, offsetAfter } from '../src/pkg/layout.js';
+import { addNote, addStep, emptyPlan, findingOf, type Plan } from '../src/pkg/plan.js';
+import { planApk } from '../src/pkg/rules/apk.js';
+import { planApt } from '../src/pkg/rules/apt.js';
+import { planGem, planNpm, planPip, planYarn } from '../src/pkg/rules/language.js';
+import { planRpm } from '../src/pkg/rules/rpm.js';
+import { createRunContext, foreignShell, type RunContext } from '../src/pkg/run-context.js';
+import { commandArguments, commandName, parseShell, shellScript, sourceOffset } from '../src/shell.js';
+import { Edit, defineTransform, type Finding, type TransformContext } from '../src/transform.js';
+import { literalValue } from '../src/pkg/shell-structure.js';
+
+const BEFORE = `FROM debian:bookworm-slim
+RUN apt-get install --no-install-recommends \\
+        ca-certificates \\
+        curl
+`;
+
+const AFTER = `FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends \\
+        ca-certificates \\
+        curl && \\
+    rm -rf /var/lib/apt/lists/*
+`;
+
+export default defineTransform({
+  meta: {
+    id: 'pkg-cleanup',
+    title: 'Leave no package-manager cache in the layer',
+    description:
+      'Makes apt-get, apk, yum/dnf/microdnf, zypper, pip, npm, yarn and gem installs non-interactive and cache-free within their own RUN, or moves the caches into BuildKit cache mounts with --cache-mounts.',
+    safety: 'safe',
+    network: false,
+    docs: {
+      summary:
+        'Per RUN, and only where the shell command is certain. apt: `apt` → `apt-get` for the subcommands apt-get shares (plus `apt-get clean`, since apt deleted the .debs it downloaded and apt-get keeps them); `apt-get install -y`; `apt-get update &&` before the first install when the RUN has no update before it (before the loop when the install is in one); `rm -rf /var/lib/apt/lists/*` at the end of a RUN that fetched lists, unless an rm of the lists already follows the last apt use. apk: `apk add --no-cache`, dropping a now-useless `apk update` and `rm -rf /var/cache/apk/*`. yum/dnf/microdnf: `-y`, `<tool> clean all` (+ `rm -rf /var/cache/yum` or `/var/cache/dnf`). zypper: `--non-interactive`, `zypper clean --all`. `pip install --no-cache-dir` (not when PIP_NO_CACHE_DIR is set by ENV, prefix or export, or --cache-dir is given). `npm cache clean --force` after npm installs. `gem install --no-document`. Unsafe, because they change which packages get installed or can break Yarn 2+ projects: `--no-install-recommends`, `--setopt=install_weak_deps=False` (dnf, microdnf), zypper `--no-recommends`, `yarn cache clean`. Flags go in place after the subcommand; cleanups go on a new continued line in the RUN\'s own style (`&& \\` at line ends, or leading `&&`), or the file\'s. With --cache-mounts the RUN instead gets `--mount=type=cache,…` flags (apt: /var/cache/apt and /var/lib/apt/lists, both sharing=locked; dnf, yum, zypper, yarn locked; pip and npm shared), cleanups that would empty those caches are removed, and `# syntax=docker/dockerfile:1` is added if there is no syntax directive. `apt-get upgrade`, `apt-get update` without an install, and anything the transform cannot be sure of are reported as notes.',
+      why:
+        'Files deleted in a later RUN still ship in the earlier layer, so a package manager\'s lists and caches only stay out of the image when the same RUN removes them: the apt lists alone are about 20 MB for Debian 12. An install that relies on an `apt-get update` from an earlier layer reads stale lists when that layer comes from the build cache (the classic "Unable to locate package" and outdated-package bug). A build cannot answer prompts, so installs need -y.',
+      fixSafety:
+        'Safe fixes leave the installed packages and the outcome of the RUN unchanged: the cleanup is joined with `&&` to the last statement of the RUN, so it runs after everything else and only when that succeeded, and the RUN fails exactly when it failed before (not appended after a background job, `exit`, `exec` or a trailing comment; a tool-specific cleanup such as `yum clean all` only when the tool runs outside if/else/case branches and `||`). An added `apt-get update` fetches current lists, which is the point, but a later RUN that installs through a script pkg-cleanup cannot see, without its own update, would no longer find lists. `--no-install-recommends`, dnf weak dependencies and zypper recommends are unsafe: recommended packages (e.g. ca-certificates for curl) are no longer installed. `yarn cache clean` is unsafe because a Yarn 2+ project (yarnPath in .yarnrc.yml) keeps its Plug\'n\'Play cache in .yarn/cache. --cache-mounts needs BuildKit. It mounts /var/lib/apt/lists rather than all of /var/lib/apt, so that apt\'s record of automatically installed packages (extended_states) stays in the image, and it keeps /etc/apt/apt.conf.d/docker-clean: removing it (the Docker docs pattern) would change every later apt call in the image and in images built FROM it, so on official Debian/Ubuntu images the .deb cache stays empty and the lists are what is cached. pip, npm and yarn caches are only mounted when the RUN runs as root (their cache is in $HOME). Left alone with a note: calls in quoted `sh -c` strings, command substitutions, functions, heredocs, exec form, behind sudo/env/xargs, under a non-POSIX SHELL, and `apt` subcommands apt-get lacks (list, search, show, upgrade, full-upgrade).',
+      example: { before: BEFORE, after: AFTER },
+    },
+  },
+  run(ctx: TransformContext): Finding[] {
+    const findings: Finding[] = [];
+    for (const instruction of ctx.doc.instructions) {
+      if (instruction.keyword !== 'RUN' || ctx.isIgnored(instruction.start)) continue;
+      findings.push(...cleanRun(ctx, instruction));
+    }
+    return findings;
+  },
+});
+
+function cleanRun(ctx: TransformContext, instruction: InstructionInfo): Finding[] {
+  const { doc } = ctx;
+  const script = shellScript(doc, instruction);
+  if (!script) {
+    const note = unreachableRunNote(doc, instruction);
+    return note ? [{ offset: instruction.start, message: note }] : [];
+  }
+  const tree = parseShell(script.script);
+  const tools = packageManagersIn(tree.rootNode);
+  if (tools.length === 0) return [];
+  if (tree.rootNode.hasError) {
+    return [{ offset: instruction.start, message: `RUN calls ${tools.join(', ')} but its shell command does not parse: left alone` }];
+  }
+  const shell = foreignShell(doc, instruction);
+  if (shell !== undefined) {
+    return [{ offset: instruction.start, message: `RUN calls ${tools.join(', ')} under SHELL ${shell}: left alone, pkg-cleanup only understands POSIX shells` }];
+  }
+  const context = createRunContext(doc, instruction, script, tree.rootNode, ctx.options);
+  const plan = emptyPlan();
+  for (const hidden of hiddenCalls(tree.rootNode)) addNote(plan, sourceOffset(script, hidden.index), hidden.message);
+  planApt(context, plan);
+  planApk(context, plan);
+  planRpm(context, plan);
+  planPip(context, plan);
+  planNpm(context, plan);
+  planYarn(context, plan);
+  planGem(context, plan);
+  planAppends(context, plan);
+  planMounts(context, plan, doc);
+  return [
+    findingOf(instruction.start, 'safe', plan.safe.actions, plan.safe.edits),
+    findingOf(instruction.start, 'unsafe', plan.unsafe.actions, plan.unsafe.edits),
+    ...plan.notes.map((note): Finding => ({ offset: note.offset, message: note.message })),
+  ].filter((finding): finding is Finding => finding !== undefined);
+}
+
+/** Why nothing can be appended to the RUN, or undefined when `&& cleanup` after its last statement always runs last. */
+function whyNotAppendable(context: RunContext): string | undefined {
+  const last = context.topLinks[context.topLinks.length - 1];
+  if (!last) return 'the RUN has no command';
+  if (last.after === '&') return 'the RUN ends with a background job';
+  if (context.root.lastChild?.type === 'comment') return 'the RUN ends with a shell comment';
+  for (const command of context.commands) {
+    const name = commandName(command.node);
+    const args = commandArguments(command.node).map((arg) => literalValue(arg));
+    if (name === 'exec' && args.length > 0) return 'the RUN replaces its shell with `exec`';
+    if ((name === 'exit' || name === 'return') && (args.length === 0 || args[0] === undefined || args[0] === '0')) return `the RUN can stop early with \`${command.node.text}\``;
+  }
+  return undefined;
+}
+
+/** Joins the planned cleanups to the end of the RUN, on new continued lines in the RUN's style. */
+function planAppends(context: RunContext, plan: Plan): void {
+  for (const safety of ['safe', 'unsafe'] as const) {
+    const part = plan[safety];
+    if (part.append.length === 0) continue;
+    const reason = whyNotAppendable(context);
+    if (reason) {
+      addNote(plan, context.instruction.start, `\`${part.append.join(' && ')}\` not added: ${reason}`);
+      continue;
+    }
+    const last = context.topLinks[context.topLinks.length - 1];
+    const at = offsetAfter(context.script, last.end);
+    const layout = layoutOf(context.doc, context.script, context.topLinks);
+    const edit = Edit.insert(at, continuationText(context.doc, layout, part.append));
+    const [first, ...rest] = part.appendActions;
+    if (addStep(plan, safety, first, edit)) part.actions.push(...rest.filter((action) => !part.actions.includes(action)));
+  }
+}
+
+/** --cache-mounts: one `--mount=type=cache,…` line per cache, before the command. */
+function planMounts(context: RunContext, plan: Plan, doc: DockerfileDocument): void {
+  if (plan.mounts.length === 0) return;
+  const layout = layoutOf(doc, context.script, context.topLinks);
+  const flags = plan.mounts.map((mount) => mountFlag(mount.target, mount.locked));
+  const edits = [Edit.insert(context.script.start, flagLinesText(doc, layout, flags))];
+  const directive = syntaxDirectiveEdit(doc);
+  if (directive) edits.push(directive);
+  const tools = [...new Set(plan.mounts.map((mount) => mount.tool))].join(', ');
+  addStep(plan, 'safe', `cache mounts for ${tools} (${plan.mounts.map((mount) => mount.target).join(', ')}) keep the caches out of the layer and reuse them across builds${directive ? '; `# syntax=docker/dockerfile:1` added for RUN --mount' : ''}`, ...edits);
+}
