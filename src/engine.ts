@@ -150,8 +150,10 @@ async function runTransforms(doc: DockerfileDocument, engine: EngineOptions): Pr
   const ignores = ignoreDirectives(doc);
   const candidates: Candidate[] = [];
   const notes: PendingNote[] = [];
+  const busy = new Set<string>();
   for (const transform of engine.transforms) {
     const id = transform.meta.id;
+    if (transform.meta.runsAfter?.some((other) => busy.has(other))) continue;
     const context: TransformContext & Record<string, unknown> = {
       ...engine.services,
       doc,
@@ -179,6 +181,7 @@ async function runTransforms(doc: DockerfileDocument, engine: EngineOptions): Pr
         continue;
       }
       candidates.push({ transform, finding, edits, safety });
+      busy.add(id);
     }
   }
   return { candidates, notes };

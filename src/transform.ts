@@ -49,6 +49,12 @@ export interface TransformMeta {
   readonly safety: Safety;
   /** True when the transform asks a registry; such transforms get a resolver. */
   readonly network: boolean;
+  /**
+   * Transforms whose rewrite this one must see first: in a pass where any of
+   * them has fixes, this transform waits for the next pass (e.g. non-root
+   * after multi-stage, so the user lands in the new runtime stage).
+   */
+  readonly runsAfter?: readonly string[];
   readonly docs: TransformDocs;
 }
 

@@ -78,6 +78,21 @@ describe('fixpoint loop', () => {
     ]);
   });
 
+  test('runsAfter makes a transform wait until the other has nothing left to do', async () => {
+    const seen: string[] = [];
+    const first = testTransform('first', (ctx) => replaceWord(ctx, 'aaa', 'bbb'));
+    const second = defineTransform({
+      meta: { ...testTransform('second', () => []).meta, runsAfter: ['first'] },
+      run: (ctx) => {
+        seen.push(ctx.doc.text);
+        return replaceWord(ctx, 'bbb', 'ccc');
+      },
+    });
+    const result = await fixDockerfile('FROM x\nRUN echo aaa\n', { transforms: [first, second] });
+    expect(result.output).toBe('FROM x\nRUN echo ccc\n');
+    expect(seen[0]).toBe('FROM x\nRUN echo bbb\n');
+  });
+
   test('a cycle is an error naming the transforms', async () => {
     const toB = testTransform('a-to-b', (ctx) => replaceWord(ctx, 'aaa', 'bbb'));
     const toA = testTransform('b-to-a', (ctx) => replaceWord(ctx, 'bbb', 'aaa'));

@@ -63,6 +63,7 @@ export default defineTransform({
     description: 'Switches the final stage to a non-root USER, reusing the user the image or the Dockerfile already has or creating one with the distro\'s own tools.',
     safety: 'unsafe',
     network: false,
+    runsAfter: ['multi-stage'],
     docs: {
       summary:
         'When the final stage would run as root (no USER, or the last USER is root/0), adds a `USER` after the last build step. ' +
