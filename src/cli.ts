@@ -7,7 +7,7 @@ import { colorizeDiff, jsonReport, messageLines, summarize, summaryLine, unified
 import { selectTransforms, TransformSelectionError } from './selection.js';
 import { TRANSFORMS, findTransform } from '../transforms/index.js';
 import type { TransformOptions } from './transform.js';
-import { createImageResolver, type ImageResolverOptions } from './registry/index.js';
+import type { ImageResolverOptions } from './registry/index.js';
 
 const STDIN_PATH = '\u0000stdin';
 
@@ -42,6 +42,7 @@ interface FixArguments {
   'registry-mirror'?: string | string[];
   'insecure-registry'?: string | string[];
   'cache-dir'?: string;
+  'runtime-base'?: string;
 }
 
 const listOption = (value: unknown): string[] | undefined => {
@@ -76,6 +77,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format' })
           .option('cache-mounts', { type: 'boolean', default: false, describe: 'pkg-cleanup: use BuildKit cache mounts instead of cleaning caches' })
           .option('stdin-filename', { type: 'string', default: 'Dockerfile', describe: 'Name shown for stdin input' })
+          .option('runtime-base', { type: 'string', describe: 'multi-stage: base image of the runtime stage (default: chosen from the build image)' })
           .option('pin', { choices: ['version', 'digest', 'both'] as const, default: 'both' as const, describe: 'pin-base: pin the exact version tag, the digest, or both' })
           .option('update', { type: 'boolean', default: false, describe: 'pin-base: move exact tags to the newest patch of their line (unsafe)' })
           .option('offline', { type: 'boolean', default: false, describe: 'pin-base: answer from the disk cache only, contact no registry' })
@@ -166,9 +168,10 @@ export function explainText(meta: (typeof TRANSFORMS)[number]['meta']): string {
 
 async function runFix(args: FixArguments, io: CliIo): Promise<number> {
   const selection = selectTransforms(TRANSFORMS, { only: listOption(args.only), skip: listOption(args.skip), unsafe: args.unsafe });
-  const options: TransformOptions = { cacheMounts: args['cache-mounts'], pin: args.pin, update: args.update };
+  const options: TransformOptions = { cacheMounts: args['cache-mounts'], pin: args.pin, update: args.update, runtimeBase: args['runtime-base'] };
   const needsRegistry = selection.transforms.some((transform) => transform.meta.network);
-  const services = needsRegistry ? { resolver: createImageResolver(resolverOptions(args, io)) } : undefined;
+  // Loaded only when a transform asks a registry: most runs never need the client.
+  const services = needsRegistry ? { resolver: (await import('./registry/index.js')).createImageResolver(resolverOptions(args, io)) } : undefined;
   const engine: EngineOptions = { transforms: selection.transforms, unsafeAllowed: selection.unsafeAllowed, options, services };
   const paths = args.paths.length > 0 ? args.paths : ['.'];
   if (paths.includes(STDIN_PATH)) {

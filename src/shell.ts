@@ -2,6 +2,7 @@
 // and embedded comment lines removed), a map from every character of it back
 // to the Dockerfile, and a tree-sitter-bash parse of it.
 import { createRequire } from 'node:module';
+import v8 from 'node:v8';
 import { Language, Parser, type Node, type Tree } from 'web-tree-sitter';
 import type { DockerfileDocument, InstructionInfo } from './dockerfile.js';
 
@@ -13,6 +14,10 @@ let loading: Promise<Parser> | undefined;
 /** Loads the WASM bash grammar once per process; the engine awaits this before any transform runs. */
 export function initShell(): Promise<Parser> {
   loading ??= (async () => {
+    // V8 otherwise optimises the grammar's huge parse function with TurboFan on the
+    // first parse, blocking the main thread ~300 ms: that alone would triple a
+    // single-file run. Liftoff's baseline code parses these short scripts just as fast.
+    v8.setFlagsFromString('--liftoff-only');
     const require = createRequire(import.meta.url);
     await Parser.init();
     const bash = await Language.load(require.resolve('tree-sitter-bash/tree-sitter-bash.wasm'));
