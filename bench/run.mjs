@@ -92,6 +92,7 @@ try {
   samples.sort((a, b) => a - b);
   console.log(`fix --check on one file: median ${samples[3].toFixed(3)} s, min ${samples[0].toFixed(3)} s over 7 runs (target: < 0.3 s)`);
   console.log(`one file's bytes: ${readFileSync(path.join(single, 'Dockerfile')).length}`);
+  if (process.env.BENCH_KEEP) { console.log("kept", corpus); process.exit(0); }
 } finally {
   rmSync(corpus, { recursive: true, force: true });
 }

@@ -73,7 +73,21 @@ export async function fixDockerfile(input: string, engine: EngineOptions): Promi
   }
   const firstDoc = new DockerfileDocument(input);
   if (isFileIgnored(firstDoc)) return { input, output: input, changed: false, changes: [], notes: [] };
+  const inputScripts = runScripts(firstDoc);
+  // Most fixes are valid, so the passes run without validating each intermediate
+  // text and only the result is checked. If it fails (or the optimistic run
+  // fails at all), the pipeline runs again checking every pass, which pins the
+  // rejection on the fixes that caused it and keeps the others.
+  try {
+    const optimistic = await runPipeline(input, firstDoc, engine, inputScripts, false);
+    if (!optimistic.changed || checkOutput(optimistic.output, inputScripts).invalid === undefined) return optimistic;
+  } catch {
+    // Fall through to the careful run, which reports the problem precisely.
+  }
+  return runPipeline(input, firstDoc, engine, inputScripts, true);
+}
 
+async function runPipeline(input: string, firstDoc: DockerfileDocument, engine: EngineOptions, inputScripts: ReadonlySet<string>, careful: boolean): Promise<FixResult> {
   const history = new EditHistory(input);
   const changes: Change[] = [];
   const rejectionNotes: Note[] = [];
@@ -90,7 +104,6 @@ export async function fixDockerfile(input: string, engine: EngineOptions): Promi
       }),
     );
   };
-  let brokenScripts: Set<string> | undefined;
   let current = input;
   let doc = firstDoc;
   for (let pass = 1; ; pass++) {
@@ -106,19 +119,18 @@ export async function fixDockerfile(input: string, engine: EngineOptions): Promi
       throw new DockerfileError(`no fixpoint after ${MAX_PASSES} passes: ${ids} keep rewriting the result (a cycle)`, history.originalLine(wanted[0].finding.offset));
     }
     let accepted = withoutOverlaps(wanted);
-    brokenScripts ??= scriptsWithShellErrors(firstDoc);
     let next = applyEdits(current, accepted.flatMap((candidate) => candidate.edits));
-    let checked = checkOutput(next, brokenScripts);
+    let checked = careful ? checkOutput(next, inputScripts) : { doc: new DockerfileDocument(next), invalid: undefined };
     if (checked.invalid !== undefined) {
       // Find the culprits one by one so that the good fixes of this pass still land.
       const good: Candidate[] = [];
       for (const candidate of accepted) {
-        const reason = checkOutput(applyEdits(current, candidate.edits), brokenScripts).invalid;
+        const reason = checkOutput(applyEdits(current, candidate.edits), inputScripts).invalid;
         if (reason === undefined) good.push(candidate);
         else reject([candidate], reason);
       }
       next = applyEdits(current, good.flatMap((candidate) => candidate.edits));
-      checked = checkOutput(next, brokenScripts);
+      checked = checkOutput(next, inputScripts);
       if (checked.invalid !== undefined) {
         reject(good, checked.invalid);
         continue;
@@ -284,14 +296,15 @@ function signature(candidate: Candidate): string {
 
 // ---- validity ----------------------------------------------------------------
 
-function scriptsWithShellErrors(doc: DockerfileDocument): Set<string> {
-  const broken = new Set<string>();
+/** The shell commands of the input's RUNs: an output RUN identical to one of them needs no new check. */
+function runScripts(doc: DockerfileDocument): Set<string> {
+  const scripts = new Set<string>();
   for (const instruction of doc.instructions) {
     if (instruction.keyword !== 'RUN') continue;
     const script = shellScript(doc, instruction);
-    if (script && shellHasErrors(script.script)) broken.add(script.script);
+    if (script) scripts.add(script.script);
   }
-  return broken;
+  return scripts;
 }
 
 function shellHasErrors(script: string): boolean {
@@ -302,14 +315,15 @@ function shellHasErrors(script: string): boolean {
 }
 
 /** The parsed output, and why it is not acceptable (undefined when it is). */
-function checkOutput(text: string, alreadyBroken: ReadonlySet<string>): { doc: DockerfileDocument; invalid?: string } {
+function checkOutput(text: string, unchangedScripts: ReadonlySet<string>): { doc: DockerfileDocument; invalid?: string } {
   const doc = new DockerfileDocument(text);
   const problems = findParseProblems(text);
   if (problems.length > 0) return { doc, invalid: `line ${problems[0].line}: ${problems[0].message}` };
   for (const instruction of doc.instructions) {
     if (instruction.keyword !== 'RUN') continue;
     const script = shellScript(doc, instruction);
-    if (script && !alreadyBroken.has(script.script) && shellHasErrors(script.script)) {
+    // A RUN the input already had is not the fix's doing, whether or not tree-sitter parses it.
+    if (script && !unchangedScripts.has(script.script) && shellHasErrors(script.script)) {
       return { doc, invalid: `line ${doc.lineOf(instruction.start)}: the RUN command would not parse as shell` };
     }
   }

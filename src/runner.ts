@@ -1,7 +1,7 @@
 // The only module that touches the filesystem: finds Dockerfiles, reads them
 // safely, runs the engine and writes results back atomically.
 import { randomBytes } from 'node:crypto';
-import { promises as fs, type Stats } from 'node:fs';
+import { promises as fs, readFileSync, type Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -155,7 +155,9 @@ export async function processText(displayPath: string, text: string, engine: Eng
 export async function processFile(file: string, engine: EngineOptions): Promise<FileReport> {
   let bytes: Uint8Array;
   try {
-    bytes = await fs.readFile(file);
+    // Synchronous on purpose: Dockerfiles are small and the engine is CPU-bound, so a
+    // thread-pool round trip per file would leave the CPU idle between files.
+    bytes = readFileSync(file);
   } catch (error) {
     return errorReport(file, `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }

@@ -15,7 +15,7 @@ import { planApt } from '../src/pkg/rules/apt.js';
 import { planGem, planNpm, planPip, planYarn } from '../src/pkg/rules/language.js';
 import { planRpm } from '../src/pkg/rules/rpm.js';
 import { createRunContext, foreignShell, type RunContext } from '../src/pkg/run-context.js';
-import { commandArguments, commandName, parseShell, shellScript, sourceOffset } from '../src/shell.js';
+import { commandArguments, commandName, parseShell, shellScript, sourceOffset, type ShellNode, type ShellScript } from '../src/shell.js';
 import { Edit, defineTransform, type Finding, type TransformContext } from '../src/transform.js';
 import { literalValue } from '../src/pkg/shell-structure.js';
 
@@ -60,6 +60,8 @@ export default defineTransform({
   },
 });
 
+const MENTIONS_A_TOOL = /apt|apk|yum|dnf|zypper|pip|python|npm|yarn|gem/;
+
 function cleanRun(ctx: TransformContext, instruction: InstructionInfo): Finding[] {
   const { doc } = ctx;
   const script = shellScript(doc, instruction);
@@ -67,19 +69,31 @@ function cleanRun(ctx: TransformContext, instruction: InstructionInfo): Finding[
     const note = unreachableRunNote(doc, instruction);
     return note ? [{ offset: instruction.start, message: note }] : [];
   }
+  // Every call pkg-cleanup can see or report spells a tool's name in the text, so a RUN
+  // without any of them needs no parse (most RUNs in a large migration).
+  if (!MENTIONS_A_TOOL.test(script.script)) return [];
   const tree = parseShell(script.script);
-  const tools = packageManagersIn(tree.rootNode);
+  try {
+    return planRun(ctx, instruction, script, tree.rootNode);
+  } finally {
+    tree.delete();
+  }
+}
+
+function planRun(ctx: TransformContext, instruction: InstructionInfo, script: ShellScript, root: ShellNode): Finding[] {
+  const { doc } = ctx;
+  const tools = packageManagersIn(root);
   if (tools.length === 0) return [];
-  if (tree.rootNode.hasError) {
+  if (root.hasError) {
     return [{ offset: instruction.start, message: `RUN calls ${tools.join(', ')} but its shell command does not parse: left alone` }];
   }
   const shell = foreignShell(doc, instruction);
   if (shell !== undefined) {
     return [{ offset: instruction.start, message: `RUN calls ${tools.join(', ')} under SHELL ${shell}: left alone, pkg-cleanup only understands POSIX shells` }];
   }
-  const context = createRunContext(doc, instruction, script, tree.rootNode, ctx.options);
+  const context = createRunContext(doc, instruction, script, root, ctx.options);
   const plan = emptyPlan();
-  for (const hidden of hiddenCalls(tree.rootNode)) addNote(plan, sourceOffset(script, hidden.index), hidden.message);
+  for (const hidden of hiddenCalls(root)) addNote(plan, sourceOffset(script, hidden.index), hidden.message);
   planApt(context, plan);
   planApk(context, plan);
   planRpm(context, plan);

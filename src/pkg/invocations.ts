@@ -79,10 +79,12 @@ export function invocationOf(command: ShellNode): Invocation | undefined {
   const name = commandName(command);
   const nameNode = command.childForFieldName('name');
   if (!name || !nameNode) return undefined;
-  let args: Argument[] = commandArguments(command).map((node) => ({ node, value: literalValue(node) }));
   let tool = toolOf(name);
+  // Arguments are only worth reading (each node crosses into WASM) for a package manager or python.
+  if (!tool && !PYTHON.test(basename(name))) return undefined;
+  let args: Argument[] = commandArguments(command).map((node) => ({ node, value: literalValue(node) }));
   let program = name;
-  if (!tool && PYTHON.test(basename(name)) && args[0]?.value === '-m' && args[1]?.value === 'pip') {
+  if (!tool && args[0]?.value === '-m' && args[1]?.value === 'pip') {
     tool = 'pip';
     program = `${name} -m pip`;
     args = args.slice(2);
