@@ -4,7 +4,7 @@
 // the RUN was looked at and why it was left alone.
 import type { DockerfileDocument, InstructionInfo } from '../dockerfile.js';
 import { commandArguments, commandName, descendantsOfType, isExecForm, parseShell, type ShellNode } from '../shell.js';
-import { invocationOf } from './invocations.js';
+import { basename, invocationOf } from './invocations.js';
 import { levelsOf, literalValue } from './shell-structure.js';
 
 export interface HiddenCall {
@@ -15,10 +15,6 @@ export interface HiddenCall {
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh', 'busybox']);
 const WRAPPERS = new Set(['sudo', 'doas', 'env', 'xargs', 'nice', 'nohup', 'time', 'timeout', 'chroot', 'su', 'runuser', 'gosu', 'su-exec']);
-
-function basename(name: string): string {
-  return name.slice(name.lastIndexOf('/') + 1);
-}
 
 /** The package managers a piece of shell text calls (parsed, not grepped). */
 export function packageManagersIn(text: string | ShellNode): string[] {

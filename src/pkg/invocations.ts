@@ -50,7 +50,8 @@ const SHORT_WITH_VALUE: Partial<Record<Tool, string>> = { 'apt-get': 'octa', apt
 const PIP = /^pip(?:3(?:\.\d+)?)?$/;
 const PYTHON = /^python(?:3(?:\.\d+)?)?$/;
 
-function basename(name: string): string {
+/** The program's file name: `/usr/bin/apt-get` → `apt-get`. */
+export function basename(name: string): string {
   return name.slice(name.lastIndexOf('/') + 1);
 }
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { canonicalRepository, effectiveTag, normalizeRegistry, registryHostname, type ImageReference } from '../image-ref.js';
 import { isIndexMediaType, ResolveError, type ImageResolver, type ManifestSummary, type Platform } from '../resolver.js';
 import { DiskCache, defaultCacheDir } from './cache.js';
-import { RegistryClient } from './client.js';
+import { RegistryClient, type RegistryClientOptions } from './client.js';
 import { dockerConfigCredentials, type CredentialSource } from './credentials.js';
 
 export { defaultCacheDir, DiskCache } from './cache.js';
@@ -15,7 +15,12 @@ export { Credentials, dockerConfigCredentials, type CredentialSource } from './c
 /** How long a tag's digest and a tag list are trusted before asking again. */
 export const DEFAULT_CACHE_TTL_MS = 60 * 60 * 1000;
 
-export interface ImageResolverOptions {
+/**
+ * The client's own settings (timeouts, retries, concurrency, plain-http
+ * registries, mirrors, logging) plus how the resolver finds credentials and
+ * caches answers.
+ */
+export interface ImageResolverOptions extends Partial<Omit<RegistryClientOptions, 'credentials'>> {
   /** --offline: answer from the disk cache only, however old; a miss is a 'offline' ResolveError. */
   readonly offline?: boolean;
   /**
@@ -33,37 +38,17 @@ export interface ImageResolverOptions {
   readonly dockerConfig?: string;
   /** Replaces the docker config as the source of credentials. */
   readonly credentials?: CredentialSource;
-  /** Per HTTP request. */
-  readonly timeoutMs?: number;
-  readonly retries?: number;
-  readonly retryBaseDelayMs?: number;
-  readonly maxRetryDelayMs?: number;
-  readonly maxConcurrentPerRegistry?: number;
-  /** Non-loopback registries to reach over plain http (loopback always may). */
-  readonly plainHttpRegistries?: readonly string[];
-  /** Base URLs replacing a registry's own (a mirror); its credentials are looked up by the mirror's host. */
-  readonly endpoints?: Readonly<Record<string, string>>;
-  readonly tagPageSize?: number;
   /** Environment for the docker config location and credential helpers. */
   readonly env?: NodeJS.ProcessEnv;
-  /** Progress lines for --verbose; never carries credentials. */
-  readonly log?: (line: string) => void;
 }
 
 export function createImageResolver(options: ImageResolverOptions = {}): ImageResolver {
   const env = options.env ?? process.env;
   const credentials = options.credentials ?? dockerConfigCredentials({ configPath: options.dockerConfig, env });
   const client = new RegistryClient({
+    ...options,
     credentials,
-    timeoutMs: options.timeoutMs,
-    retries: options.retries,
-    retryBaseDelayMs: options.retryBaseDelayMs,
-    maxRetryDelayMs: options.maxRetryDelayMs,
-    maxConcurrentPerRegistry: options.maxConcurrentPerRegistry,
     plainHttpRegistries: options.plainHttpRegistries?.map(normalizeRegistry),
-    endpoints: options.endpoints,
-    tagPageSize: options.tagPageSize,
-    log: options.log,
   });
   const disk = options.diskCache === false ? undefined : new DiskCache(path.join(options.cacheDir ?? defaultCacheDir(env), 'registry'));
   return new RegistryResolver(client, disk, options);
