@@ -202,7 +202,12 @@ async function measureCase(testCase, engine, workDir, keep) {
     if (testCase.expectSmaller && result.savedBytes <= 0) {
       fail(`expected a smaller image: ${original.sizeBytes} -> ${optimized.sizeBytes} bytes`);
     }
-    if (testCase.expectNonRoot && (optimized.uid === null || optimized.uid === 0)) fail(`expected a non-root image, uid is ${optimized.uid}`);
+    if (testCase.expectNonRoot) {
+      // Images without `id` (scratch, distroless) are judged by their config's numeric USER.
+      const configUid = /^(\d+)(:\d+)?$/.exec(optimized.user ?? '')?.[1];
+      const uid = optimized.uid ?? (configUid === undefined ? null : Number(configUid));
+      if (uid === null || uid === 0) fail(`expected a non-root image, uid is ${uid} (user "${optimized.user}")`);
+    }
     result.outputMatches = outputsMatch(original.output, optimized.output, testCase.expectOutput);
     if (original.output.timedOut || optimized.output.timedOut) fail('the command timed out (a CMD that serves forever needs runArgs that exit)');
     if (testCase.expectOutput !== undefined && !original.output.stdout.includes(testCase.expectOutput)) {
