@@ -83,8 +83,13 @@ interface Refused {
 
 function mergeRuns(ctx: TransformContext): Finding[] {
   const { doc } = ctx;
+  const hasAdjacentRuns = doc.instructions.some(
+    (instruction, index) => index > 0 && instruction.keyword === 'RUN' && doc.instructions[index - 1].keyword === 'RUN' && doc.instructions[index - 1].stage === instruction.stage,
+  );
+  if (!hasAdjacentRuns) return [];
   const shells = shellsInEffect(doc);
-  const style = joinStyle(doc);
+  // Reading the file's continuation style scans every RUN line: only worth it when something merges.
+  let style: JoinStyle | undefined;
   const findings: Finding[] = [];
   const facts = new Map<InstructionInfo, RunFacts | Unsupported>();
   const factsOf = (instruction: InstructionInfo) => {
@@ -96,7 +101,7 @@ function mergeRuns(ctx: TransformContext): Finding[] {
   let chain: RunFacts[] = [];
   let wraps: Wrap[] = [];
   const flush = () => {
-    if (chain.length > 1) findings.push(mergeChain(doc, style, chain, wraps));
+    if (chain.length > 1) findings.push(mergeChain(doc, (style ??= joinStyle(doc)), chain, wraps));
     chain = [];
     wraps = [];
   };
