@@ -9,6 +9,7 @@
 // base may already set a non-root USER or ship a user with the same name.
 import type { DockerfileDocument, InstructionInfo, Stage } from './dockerfile.js';
 import { tryParseImageReference, type ImageReference } from './image-ref.js';
+import type { ImageConfig } from './resolver.js';
 
 export type DistroFamily = 'debian' | 'alpine' | 'busybox' | 'rhel' | 'wolfi' | 'distroless' | 'scratch' | 'windows';
 
@@ -42,22 +43,6 @@ export interface BaseImageFacts {
   readonly env?: Readonly<Record<string, string>>;
   /** What the facts rest on, for messages: `the official node image`, `tag "3.12-slim"`. */
   readonly source: string;
-}
-
-/** What an image's config says, when a registry lookup is available (see ImageConfigSource). */
-export interface ImageConfigSummary {
-  /** The config's User; '' or absent means root. */
-  readonly user?: string;
-  readonly labels?: Readonly<Record<string, string>>;
-}
-
-/**
- * A registry-backed source of image configs. Optional everywhere: the facts
- * below work offline; a resolver that implements this refines them for images
- * dockopt does not know by name.
- */
-export interface ImageConfigSource {
-  imageConfig(image: ImageReference): Promise<ImageConfigSummary | undefined>;
 }
 
 // ---- well-known users ---------------------------------------------------------
@@ -274,17 +259,25 @@ function describeRedHat(reference: string, image: ImageReference): BaseImageFact
   return { reference, image, family: 'rhel', userTools: tools, runsAsNonRoot: false, source: `the Red Hat ${last} image${detail}` };
 }
 
+/** Names the image a build started FROM: an OCI manifest annotation (Docker Official Images set it), often also a label. */
+export const BASE_NAME_LABEL = 'org.opencontainers.image.base.name';
+
 /**
- * Facts refined with what a registry says about the image's config: its
- * default User, and its base image when the `org.opencontainers.image.base.name`
- * label names one dockopt knows.
+ * Facts refined with what a registry says about the image's config (see
+ * ImageResolver.imageConfig): its default User, its Env, and its distro when
+ * the config is a Windows one or the `org.opencontainers.image.base.name`
+ * label (or manifest annotation) names an image dockopt knows. The config
+ * wins over the name about the user; a family the name already tells is kept.
  */
-export function refineWithConfig(facts: BaseImageFacts, config: ImageConfigSummary): BaseImageFacts {
+export function refineWithConfig(facts: BaseImageFacts, config: ImageConfig): BaseImageFacts {
   const user = config.user?.trim() ?? '';
   const runsAsNonRoot = user !== '' && !isRootUser(user);
-  let refined: BaseImageFacts = { ...facts, runsAsNonRoot, source: `${facts.source}; its config sets User "${user}"` };
-  const baseName = config.labels?.['org.opencontainers.image.base.name'];
-  if (facts.family === undefined && baseName) {
+  const env = config.env && Object.keys(config.env).length > 0 ? { ...facts.env, ...config.env } : facts.env;
+  let refined: BaseImageFacts = { ...facts, runsAsNonRoot, ...(env && { env }), source: `${facts.source}; its config sets User "${user}"` };
+  if (facts.family !== undefined) return refined;
+  if (config.platform?.os === 'windows') return { ...refined, family: 'windows', userTools: 'none', source: `${refined.source} and is a Windows image` };
+  const baseName = config.labels?.[BASE_NAME_LABEL] ?? config.annotations?.[BASE_NAME_LABEL];
+  if (baseName) {
     const base = describeBaseImage(baseName);
     if (base.family !== undefined) refined = { ...refined, family: base.family, userTools: base.userTools, source: `${refined.source}, based on ${baseName}` };
   }

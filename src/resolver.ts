@@ -21,6 +21,41 @@ export interface Platform {
   readonly variant?: string;
 }
 
+/** The distribution spec's name for a platform in indexes and --platform: `linux/arm64/v8`. */
+export function formatPlatform(platform: Platform): string {
+  return [platform.os, platform.architecture, platform.variant].filter((part) => part !== undefined && part !== '').join('/');
+}
+
+/** `linux/arm64/v8` → its parts; undefined when it is not os/architecture[/variant]. */
+export function parsePlatform(text: string): Platform | undefined {
+  const [os, architecture, variant, ...rest] = text.trim().toLowerCase().split('/');
+  if (!os || !architecture || rest.length > 0 || variant === '') return undefined;
+  return { os, architecture, ...(variant !== undefined && { variant }) };
+}
+
+/** The platform builds get when nothing asks for another: what the CLI assumes for `FROM` without --platform. */
+export const DEFAULT_PLATFORM = 'linux/amd64';
+
+/**
+ * What an image's config (the JSON its manifest points at) says about how a
+ * container of it runs. Every field is optional so that partial answers, e.g.
+ * from test doubles, are still answers; the registry resolver fills them all.
+ */
+export interface ImageConfig {
+  /** `sha256:…` of the config blob, i.e. the image ID. */
+  readonly digest?: string;
+  /** The platform the image was built for (`os`, `architecture`, `variant` of the config). */
+  readonly platform?: Platform;
+  /** The config's User: `name`, `uid`, `uid:gid`…; '' or absent means root. */
+  readonly user?: string;
+  /** The config's Env, `NAME=value` entries as a map. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** The config's Labels, e.g. `org.opencontainers.image.base.name`; inherited from the images it was built FROM. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** The annotations of the image's manifest (not inherited): Docker Official Images name their base there. */
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
 export interface ManifestSummary {
   /** `sha256:…` of the manifest bytes: what `@digest` in a FROM pins. */
   readonly digest: string;
@@ -61,4 +96,11 @@ export interface ImageResolver {
   listTags(image: ImageReference): Promise<readonly string[]>;
   /** The platforms an index or manifest list offers; undefined when digest is a single-platform manifest. */
   platforms(image: ImageReference, digest: string): Promise<readonly Platform[] | undefined>;
+  /**
+   * The config of the image the reference names; for an index, of its image for
+   * `platform` (default DEFAULT_PLATFORM), while a single-platform manifest is
+   * answered whatever it was built for (see ImageConfig.platform). Optional:
+   * callers check for it, so resolvers that only pin need not implement it.
+   */
+  imageConfig(image: ImageReference, platform?: string): Promise<ImageConfig>;
 }

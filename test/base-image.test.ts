@@ -172,6 +172,26 @@ describe('refineWithConfig', () => {
     expect(refined.family).toBe('debian');
     expect(refined.userTools).toBe('shadow');
   });
+  test('a label wins over the manifest annotation, which counts when there is no label', () => {
+    const label = 'org.opencontainers.image.base.name';
+    expect(refineWithConfig(unknown, { labels: { [label]: 'alpine:3.20' }, annotations: { [label]: 'debian:12' } }).family).toBe('alpine');
+    expect(refineWithConfig(unknown, { annotations: { [label]: 'debian:12' } }).family).toBe('debian');
+    expect(refineWithConfig(unknown, { labels: { [label]: 'acme/other:1' } }).family).toBeUndefined();
+  });
+  test('a Windows config makes a Windows image, whatever its labels say', () => {
+    const refined = refineWithConfig(unknown, { platform: { os: 'windows', architecture: 'amd64' }, labels: { 'org.opencontainers.image.base.name': 'debian:12' } });
+    expect(refined).toMatchObject({ family: 'windows', userTools: 'none' });
+  });
+  test('a family the name already tells is kept; the config only settles the user', () => {
+    const alpine = describeBaseImage('alpine:3.20');
+    const refined = refineWithConfig(alpine, { user: 'nobody', labels: { 'org.opencontainers.image.base.name': 'debian:12' } });
+    expect(refined).toMatchObject({ family: 'alpine', userTools: 'busybox', runsAsNonRoot: true });
+  });
+  test('the config\'s Env joins (and overrides) what dockopt knows the image sets', () => {
+    const dotnet = describeBaseImage('mcr.microsoft.com/dotnet/aspnet:8.0');
+    expect(refineWithConfig(dotnet, { env: { APP_UID: '2000', ASPNETCORE_HTTP_PORTS: '8080' } }).env).toEqual({ APP_UID: '2000', ASPNETCORE_HTTP_PORTS: '8080' });
+    expect(refineWithConfig(dotnet, { env: {} }).env).toBe(dotnet.env);
+  });
 });
 
 describe('users', () => {

@@ -1,6 +1,7 @@
 // non-root: make the final stage run as a non-root user. It reuses a user the
 // Dockerfile or the base image already has, and otherwise creates one with the
 // distro's own tools; it never guesses a distro it does not know.
+import type { From } from 'dockerfile-ast';
 import path from 'node:path';
 import {
   describeBaseImage,
@@ -14,11 +15,11 @@ import {
   type BaseImageFacts,
   type StageBase,
   type DistroFamily,
-  type ImageConfigSource,
   type ImageUser,
   type UserTools,
 } from '../src/base-image.js';
 import type { DockerfileDocument, InstructionInfo, Stage } from '../src/dockerfile.js';
+import { formatPlatform, parsePlatform } from '../src/resolver.js';
 import {
   commandArguments,
   commandName,
@@ -71,7 +72,9 @@ export default defineTransform({
         '(node → 1000, distroless → nonroot 65532, .NET 8+ → app 1654); otherwise it creates `app` (10001:10001) right after FROM ' +
         'with `groupadd`/`useradd` on Debian, Ubuntu and RHEL-family images or `addgroup`/`adduser` on Alpine and BusyBox, ' +
         'and uses a bare `USER 10001:10001` on scratch. COPY/ADD into the WORKDIR after the user exists get `--chown`. ' +
-        'EXPOSEd ports below 1024 and VOLUMEs are reported, since a non-root process may not be able to use them.',
+        'EXPOSEd ports below 1024 and VOLUMEs are reported, since a non-root process may not be able to use them. ' +
+        'When pin-base runs too, an image dockopt does not know by name is described by its config from the registry: its User, Env, ' +
+        'and the distro of the image its `org.opencontainers.image.base.name` label or annotation names (a failed lookup is an error, and nothing changes).',
       why:
         'A process running as root in a container is root on the host\'s kernel: any escape or mis-mounted path turns an app bug into a host compromise, ' +
         'and Kubernetes\' restricted Pod Security profile refuses such pods. Running as a dedicated user with a fixed numeric id costs nothing at build time.',
@@ -82,7 +85,7 @@ export default defineTransform({
         'A user dockopt creates is a system user without a home directory, so tools that write to $HOME (caches, npm, pip) fail. ' +
         'Ports below 1024 and VOLUME directories are reported as notes. USER and --chown use numeric ids when they are known, ' +
         'because Kubernetes can only verify runAsNonRoot for a numeric USER. ' +
-        'Left alone, with a note saying why: images dockopt does not know (a third-party base may already run as non-root or ship its own users, ' +
+        'Left alone, with a note saying why: images dockopt does not know, by name or by their config (a third-party base may already run as non-root or ship its own users, ' +
         'and guessing its distro from the tag could emit Alpine commands into a Debian image), `FROM ${ARG}` without a default, ' +
         'images that must start as root (nginx, httpd, databases whose entrypoint drops privileges), files that use gosu, su-exec or similar, ' +
         'images without user tools (ubi-minimal, unless a RUN installs shadow-utils), a RUN using another distro\'s package manager than the image name says, ' +
@@ -97,22 +100,26 @@ export default defineTransform({
     if (!final || ctx.isIgnored(final.from.start)) return [];
     const base = stageBase(doc, final.index);
     const known = base.reference === undefined ? undefined : describeBaseImage(base.reference);
-    const steps = walkChain(doc, base.chain, final, known);
+    const unrefined = walkChain(doc, base.chain, final, known);
+    const writtenUser = lastUserStep(unrefined);
+    // A non-root USER of the file, or a root one the author told dockopt to ignore, settles it without asking a registry.
+    const settled = writtenUser?.userValue !== undefined && (!isRootUser(writtenUser.userValue) || ctx.isIgnored(writtenUser.info.start));
+    const { facts, lookupError } = settled ? { facts: known } : await refineFromRegistry(ctx, known, basePlatform(base));
+    // The config's Env may give a value to a variable that USER, WORKDIR or COPY use.
+    const steps = facts?.env === known?.env ? unrefined : walkChain(doc, base.chain, final, facts);
+    const lookupFailed: Finding[] = lookupError === undefined ? [] : [{ offset: final.from.start, message: `reading the image config of ${base.reference} failed: ${lookupError}`, severity: 'error' }];
+    const note = (message: string): Finding[] => [...lookupFailed, { offset: final.from.start, message }];
 
-    const users = steps.filter((step) => step.info.keyword === 'USER');
-    const lastUser = users[users.length - 1];
+    const lastUser = lastUserStep(steps);
     if (lastUser) {
       if (lastUser.userValue === undefined) {
         const written = lastUser.info.node.getArgumentsContent() ?? '';
-        return [{ offset: lastUser.info.start, message: `USER ${written} uses a variable dockopt cannot resolve, so it cannot tell whether the container runs as root` }];
+        return [...lookupFailed, { offset: lastUser.info.start, message: `USER ${written} uses a variable dockopt cannot resolve, so it cannot tell whether the container runs as root` }];
       }
-      if (!isRootUser(lastUser.userValue)) return hazards(doc, steps, lastUser.userValue);
-      if (ctx.isIgnored(lastUser.info.start)) return [];
+      if (!isRootUser(lastUser.userValue)) return [...lookupFailed, ...hazards(doc, steps, lastUser.userValue)];
+      if (ctx.isIgnored(lastUser.info.start)) return lookupFailed;
     }
 
-    const { facts, lookupError } = await refineFromRegistry(ctx, known);
-    const lookupFailed: Finding[] = lookupError === undefined ? [] : [{ offset: final.from.start, message: `reading the image config of ${base.reference} failed: ${lookupError}`, severity: 'error' }];
-    const note = (message: string): Finding[] => [...lookupFailed, { offset: final.from.start, message }];
     if (lastUser === undefined && facts?.runsAsNonRoot === true) {
       return [...lookupFailed, ...hazards(doc, steps, facts.user ? `${facts.user.uid}:${facts.user.gid}` : 'the image\'s user')];
     }
@@ -138,17 +145,32 @@ interface BaseLookup {
   readonly lookupError?: string;
 }
 
-/** A resolver that can read image configs fills in what the image name does not tell. */
-async function refineFromRegistry(ctx: TransformContext, facts: BaseImageFacts | undefined): Promise<BaseLookup> {
-  const source = (ctx as TransformContext & { resolver?: Partial<ImageConfigSource> }).resolver;
+/**
+ * A resolver that can read image configs (the CLI's does when pin-base is
+ * selected) fills in what the image name does not tell; images dockopt knows
+ * well enough are not looked up.
+ */
+async function refineFromRegistry(ctx: TransformContext, facts: BaseImageFacts | undefined, platform: string | undefined): Promise<BaseLookup> {
+  const resolver = ctx.resolver;
   const incomplete = facts !== undefined && (facts.runsAsNonRoot === undefined || (facts.userTools === undefined && facts.user === undefined));
-  if (!incomplete || !facts.image || typeof source?.imageConfig !== 'function') return { facts };
+  if (!incomplete || !facts.image || !resolver) return { facts };
   try {
-    const config = await source.imageConfig(facts.image);
-    return { facts: config ? refineWithConfig(facts, config) : facts };
+    return { facts: refineWithConfig(facts, await resolver.imageConfig(facts.image, platform)) };
   } catch (error) {
     return { facts, lookupError: (error as Error).message };
   }
+}
+
+/** The literal --platform of the FROM the stage chain starts at; undefined leaves the choice to the resolver. */
+function basePlatform(base: StageBase): string | undefined {
+  const from = base.chain[0]?.from.node as From | undefined;
+  const flag = from?.getPlatformFlag()?.getValue();
+  const platform = !flag || flag.includes('$') ? undefined : parsePlatform(flag);
+  return platform && formatPlatform(platform);
+}
+
+function lastUserStep(steps: readonly Step[]): Step | undefined {
+  return steps.filter((step) => step.info.keyword === 'USER').pop();
 }
 
 // ---- walking the stage chain -------------------------------------------------------

@@ -1,6 +1,7 @@
-// An OCI distribution (registry v2) client: manifests by tag or digest, tag
-// lists with Link pagination, bearer and basic auth, redirects, timeouts,
-// retries and a concurrency limit per registry. Node's fetch (undici) only.
+// An OCI distribution (registry v2) client: manifests by tag or digest, blobs
+// by digest, tag lists with Link pagination, bearer and basic auth, redirects,
+// timeouts, retries and a concurrency limit per registry. Node's fetch (undici)
+// only.
 //
 // Credentials: asked for only after a registry challenges us; sent to the
 // registry itself, to a token realm of the same site (see auth.ts), never
@@ -140,6 +141,26 @@ export class RegistryClient {
       throw new ResolveError('bad-response', `${endpoint.base.host} sent ${reference} as ${mediaType || 'an unknown media type'}, which cannot be pinned`);
     }
     return { summary: { digest, mediaType }, body };
+  }
+
+  /**
+   * A blob by digest, checked against it. Registries often answer with a
+   * redirect to blob storage (S3, a CDN): it is followed like every redirect
+   * here, so credentials stay with the registry's origin.
+   */
+  async getBlob(registry: string, repository: string, digest: string, accept = '*/*'): Promise<Buffer> {
+    const endpoint = this.endpoint(registry);
+    const algorithm = digest.split(':')[0];
+    if (!isValidDigest(digest) || (algorithm !== 'sha256' && algorithm !== 'sha512')) {
+      throw new ResolveError('bad-response', `cannot fetch or verify a blob named ${digest}`);
+    }
+    const url = new URL(`/v2/${repository}/blobs/${digest}`, endpoint.base);
+    const reply = await this.exchange(endpoint, repository, url, 'GET', accept);
+    if (reply.status === 404 && errorCode(reply.body) !== 'NAME_UNKNOWN') throw new ResolveError('not-found', `404 blob ${digest} not found`);
+    if (reply.status !== 200) throw this.failure(reply, endpoint, digest);
+    const actual = `${algorithm}:${createHash(algorithm).update(reply.body).digest('hex')}`;
+    if (actual !== digest) throw new ResolveError('bad-response', `the blob ${reply.url.host} sent for ${digest} does not match its digest`);
+    return reply.body;
   }
 
   /** All tags, following `Link: <…>; rel="next"` pages. */

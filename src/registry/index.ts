@@ -3,10 +3,11 @@
 // promises, failures included), then the disk cache, then the registry.
 import path from 'node:path';
 import { canonicalRepository, effectiveTag, normalizeRegistry, registryHostname, type ImageReference } from '../image-ref.js';
-import { isIndexMediaType, ResolveError, type ImageResolver, type ManifestSummary, type Platform } from '../resolver.js';
+import { DEFAULT_PLATFORM, formatPlatform, isIndexMediaType, parsePlatform, ResolveError, type ImageConfig, type ImageResolver, type ManifestSummary, type Platform } from '../resolver.js';
 import { DiskCache, defaultCacheDir } from './cache.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 import { dockerConfigCredentials, type CredentialSource } from './credentials.js';
+import { configDescriptor, isImageConfig, manifestAnnotations, manifestForPlatform, parseImageConfig } from './image-config.js';
 
 export { defaultCacheDir, DiskCache } from './cache.js';
 export { MANIFEST_ACCEPT, RegistryClient, type RegistryClientOptions } from './client.js';
@@ -14,6 +15,8 @@ export { Credentials, dockerConfigCredentials, type CredentialSource } from './c
 
 /** How long a tag's digest and a tag list are trusted before asking again. */
 export const DEFAULT_CACHE_TTL_MS = 60 * 60 * 1000;
+/** An index of indexes is legal but rare; deeper nesting is treated as a broken answer. */
+const MAX_INDEX_DEPTH = 2;
 
 /**
  * The client's own settings (timeouts, retries, concurrency, plain-http
@@ -100,6 +103,28 @@ class RegistryResolver implements ImageResolver {
       return { answer: isIndexMediaType(manifest.summary.mediaType) ? platformsOf(manifest.body) : undefined };
     });
     return stored.answer;
+  }
+
+  /**
+   * Costs the tag lookup (HEAD, shared with pinning), then the manifest GETs
+   * (index and the platform's image: one pull on Docker Hub's rate limit) and
+   * the config blob; the answer is cached for good under the manifest digest.
+   */
+  async imageConfig(image: ImageReference, platform: string = DEFAULT_PLATFORM): Promise<ImageConfig> {
+    const wanted = parsePlatform(platform);
+    if (!wanted) throw new RangeError(`"${platform}" is not a platform (os/architecture[/variant])`);
+    const summary = await this.lookup(image);
+    const key = `config ${this.repositoryKey(image)}@${summary.digest} for ${formatPlatform(wanted)}`;
+    return this.once(image, key, Number.POSITIVE_INFINITY, isImageConfig, async () => {
+      let manifest = await this.client.getManifest(image.registry, image.repository, summary.digest);
+      for (let depth = 0; isIndexMediaType(manifest.summary.mediaType); depth++) {
+        if (depth === MAX_INDEX_DEPTH) throw new ResolveError('bad-response', `${summary.digest} nests image indexes more than ${MAX_INDEX_DEPTH} deep`);
+        manifest = await this.client.getManifest(image.registry, image.repository, manifestForPlatform(manifest.body, wanted));
+      }
+      const config = configDescriptor(manifest.body);
+      const bytes = await this.client.getBlob(image.registry, image.repository, config.digest, config.mediaType);
+      return { ...parseImageConfig(bytes, config.digest), annotations: manifestAnnotations(manifest.body) };
+    });
   }
 
   private get ttl(): number {

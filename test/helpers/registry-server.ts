@@ -272,24 +272,57 @@ function descriptor(item: { mediaType: string; digest: string; bytes: Buffer }, 
   return { mediaType: item.mediaType, digest: item.digest, size: item.bytes.length, ...extra };
 }
 
+/** The runtime part of an image config (`config` in the JSON), as `docker build` writes it. */
+export interface RuntimeConfig {
+  readonly User?: string;
+  /** `NAME=value` entries. */
+  readonly Env?: readonly string[];
+  /** Merged over the `seed` label every synthetic image has. */
+  readonly Labels?: Readonly<Record<string, string>>;
+}
+
+export interface ImageOptions {
+  readonly platform?: PlatformSpec;
+  readonly format?: 'oci' | 'docker';
+  /** What the config says; a function gives each image of an index its own. */
+  readonly config?: RuntimeConfig | ((platform: PlatformSpec) => RuntimeConfig);
+  /** Annotations of the image manifest (OCI only). */
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
 /** A one-layer image whose content depends on `seed`, so different seeds give different digests. */
-export function imageManifest(seed: string, options: { platform?: PlatformSpec; format?: 'oci' | 'docker' } = {}): PushableManifest {
+export function imageManifest(seed: string, options: ImageOptions = {}): PushableManifest {
   const platform = options.platform ?? { os: 'linux', architecture: 'amd64' };
   const docker = options.format === 'docker';
+  const runtime = typeof options.config === 'function' ? options.config(platform) : (options.config ?? {});
   const layer = blob(Buffer.from(`layer of ${seed} for ${platform.os}/${platform.architecture}`), docker ? 'application/vnd.docker.image.rootfs.diff.tar.gzip' : 'application/vnd.oci.image.layer.v1.tar+gzip');
   const config = blob(
-    Buffer.from(JSON.stringify({ architecture: platform.architecture, os: platform.os, ...(platform.variant && { variant: platform.variant }), rootfs: { type: 'layers', diff_ids: [layer.digest] }, config: { Labels: { seed } } })),
+    Buffer.from(
+      JSON.stringify({
+        architecture: platform.architecture,
+        os: platform.os,
+        ...(platform.variant && { variant: platform.variant }),
+        rootfs: { type: 'layers', diff_ids: [layer.digest] },
+        config: { ...runtime, Labels: { seed, ...runtime.Labels } },
+      }),
+    ),
     docker ? 'application/vnd.docker.container.image.v1+json' : 'application/vnd.oci.image.config.v1+json',
   );
   const mediaType = docker ? MEDIA_TYPES.dockerManifest : MEDIA_TYPES.ociManifest;
-  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, config: descriptor(config), layers: [descriptor(layer)] }));
+  const annotations = !docker && options.annotations ? { annotations: options.annotations } : {};
+  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, config: descriptor(config), layers: [descriptor(layer)], ...annotations }));
   return { mediaType, bytes, digest: sha256(bytes), blobs: [config, layer], children: [] };
 }
 
+/** The config blob of a single-platform image from imageManifest. */
+export function configBlob(manifest: PushableManifest): Blob {
+  return manifest.blobs[0];
+}
+
 /** An OCI index (or docker manifest list) with one image per platform. */
-export function imageIndex(seed: string, platforms: readonly PlatformSpec[], options: { format?: 'oci' | 'docker' } = {}): PushableManifest {
+export function imageIndex(seed: string, platforms: readonly PlatformSpec[], options: Omit<ImageOptions, 'platform'> = {}): PushableManifest {
   const docker = options.format === 'docker';
-  const children = platforms.map((platform) => imageManifest(seed, { platform, format: options.format }));
+  const children = platforms.map((platform) => imageManifest(seed, { ...options, platform }));
   const mediaType = docker ? MEDIA_TYPES.dockerManifestList : MEDIA_TYPES.ociIndex;
   const bytes = Buffer.from(
     JSON.stringify({
@@ -316,6 +349,13 @@ export async function pushImage(registryUrl: string, repository: string, manifes
     if (response.status !== 201) throw new Error(`PUT manifest ${repository}:${reference} → ${response.status} ${text}`);
   };
   for (const tag of tags) await put(tag, manifest);
+}
+
+/** Unlinks a blob from a repository (storage.delete is enabled), leaving the manifests that name it dangling. */
+export async function deleteBlob(registryUrl: string, repository: string, digest: string): Promise<void> {
+  const response = await fetch(`${registryUrl}/v2/${repository}/blobs/${digest}`, { method: 'DELETE' });
+  const text = await response.text();
+  if (response.status !== 202) throw new Error(`DELETE blob ${repository}@${digest} → ${response.status} ${text}`);
 }
 
 async function pushBlob(registryUrl: string, repository: string, item: Blob, headers: Record<string, string>): Promise<void> {

@@ -1,13 +1,19 @@
 import fc from 'fast-check';
-import { describeBaseImage, type ImageConfigSummary } from '../../src/base-image.js';
+import { existsSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describeBaseImage } from '../../src/base-image.js';
 import { DockerfileDocument, findParseProblems } from '../../src/dockerfile.js';
-import { fixDockerfile } from '../../src/engine.js';
+import { fixDockerfile, type FixResult } from '../../src/engine.js';
 import type { ImageReference } from '../../src/image-ref.js';
+import { createImageResolver } from '../../src/registry/index.js';
+import type { ImageConfig } from '../../src/resolver.js';
 import mergeRuns from '../../transforms/merge-runs.js';
 import multiStage from '../../transforms/multi-stage.js';
 import transform from '../../transforms/non-root.js';
 import pkgCleanup from '../../transforms/pkg-cleanup.js';
-import { defineFixtureTests, runTransform } from '../helpers/fixtures.js';
+import { defineFixtureTests, FIXTURES_DIR, loadFixtures, runTransform } from '../helpers/fixtures.js';
+import { loadRecordedRegistry, recordedResolver } from '../helpers/recorded-resolver.js';
+import { configBlob, deleteBlob, imageIndex, imageManifest, makeTempDir, pushImage, startRegistry, type RegistryHandle } from '../helpers/registry-server.js';
 
 defineFixtureTests(transform);
 
@@ -72,7 +78,7 @@ describe('non-root reads the users a RUN creates', () => {
 
 describe('non-root with a resolver that reads image configs', () => {
   const input = ['FROM registry.example.com/platform/base:2.1', 'WORKDIR /app', 'COPY . .', 'CMD ["./app"]', ''].join('\n');
-  const withConfig = (answer: (image: ImageReference) => Promise<ImageConfigSummary | undefined>) => ({ resolver: { imageConfig: answer } });
+  const withConfig = (answer: (image: ImageReference, platform?: string) => Promise<ImageConfig>) => ({ resolver: { imageConfig: answer } });
 
   test('an image the config shows to be Debian-based and running as root gets a user', async () => {
     const looked: string[] = [];
@@ -121,9 +127,111 @@ describe('non-root with a resolver that reads image configs', () => {
     let calls = 0;
     await runTransform(transform, ['FROM debian:bookworm-slim', 'CMD ["true"]', ''].join('\n'), {}, withConfig(async () => {
       calls++;
-      return undefined;
+      return { user: '' };
     }));
     expect(calls).toBe(0);
+  });
+});
+
+// Cases whose base image only its config explains, answered by recorded configs
+// (registry.json next to them). They live in their own directory because the
+// fixtures above run without a resolver, exactly as `dockopt fix` without pin-base does.
+describe('non-root fixtures with recorded image configs', () => {
+  const dir = path.join('non-root', 'with-registry');
+  const recorded = loadRecordedRegistry(path.join(FIXTURES_DIR, dir, 'registry.json'));
+  const findings = (result: FixResult) =>
+    [...result.changes.map((change) => `change  line ${change.line} [${change.safety}] ${change.message}`), ...result.notes.map((note) => `${note.severity.padEnd(7)} line ${note.line} ${note.message}`)].join('\n') ||
+    '(nothing)';
+
+  for (const fixture of loadFixtures(dir)) {
+    test(fixture.name, async () => {
+      const result = await runTransform(transform, fixture.input, fixture.options, { resolver: recordedResolver(recorded) });
+      if (process.env.UPDATE_FIXTURES === '1') {
+        if (result.output !== fixture.input) writeFileSync(fixture.outputPath, result.output);
+        else if (existsSync(fixture.outputPath)) unlinkSync(fixture.outputPath);
+      } else {
+        expect(result.output).toBe(fixture.expected ?? fixture.input);
+      }
+      expect(findParseProblems(result.output)).toEqual([]);
+      expect((await runTransform(transform, result.output, fixture.options, { resolver: recordedResolver(recorded) })).output).toBe(result.output);
+      expect(findings(result)).toMatchSnapshot();
+    });
+  }
+
+  test('the FROM --platform chooses the image of an index whose config is read', async () => {
+    const resolver = recordedResolver(recorded);
+    const input = ['FROM --platform=linux/arm64 registry.example/acme/multi:1', 'CMD ["./app"]', ''].join('\n');
+    const result = await runTransform(transform, input, {}, { resolver });
+    expect(resolver.calls).toContain('config registry.example/acme/multi:1 for linux/arm64');
+    expect(result.output).toContain('RUN addgroup -S -g 10001 app && adduser -S -D -H -u 10001 -G app app');
+    const amd64 = await runTransform(transform, input.replace('--platform=linux/arm64 ', ''), {}, { resolver: recordedResolver(recorded) });
+    expect(amd64.output).toContain('RUN groupadd --system --gid 10001 app');
+  });
+});
+
+// The same decisions from a real docker-registry through the CLI's resolver;
+// `registry.example` is mapped onto it with an endpoint override, as a mirror would be.
+describe('non-root with the registry resolver against a real registry', () => {
+  let registry: RegistryHandle;
+  let configDir: string;
+  const base = imageManifest('acme base for non-root', { config: { Env: ['PATH=/usr/bin:/bin'], Labels: { 'org.opencontainers.image.base.name': 'debian:bookworm-slim' } } });
+  const annotated = imageIndex('acme annotated for non-root', [{ os: 'linux', architecture: 'amd64' }], { annotations: { 'org.opencontainers.image.base.name': 'alpine:3.20' } });
+  const nonRoot = imageManifest('acme runtime for non-root', { config: { User: '65532:65532' } });
+  const broken = imageManifest('acme broken for non-root', { config: { Labels: { 'org.opencontainers.image.base.name': 'debian:bookworm-slim' } } });
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    configDir = makeTempDir('non-root-registry');
+    await pushImage(registry.url, 'acme/base', base, ['1']);
+    await pushImage(registry.url, 'acme/annotated', annotated, ['1']);
+    await pushImage(registry.url, 'acme/runtime', nonRoot, ['1']);
+    await pushImage(registry.url, 'acme/broken', broken, ['1']);
+    await deleteBlob(registry.url, 'acme/broken', configBlob(broken).digest);
+  });
+
+  afterAll(async () => {
+    await registry?.stop();
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
+  });
+
+  const fix = (image: string) => {
+    const resolver = createImageResolver({ diskCache: false, dockerConfig: path.join(configDir, 'absent.json'), endpoints: { 'registry.example': registry.url }, retries: 0, timeoutMs: 5000 });
+    return runTransform(transform, [`FROM registry.example/${image}`, 'WORKDIR /app', 'COPY app .', 'CMD ["./app"]', ''].join('\n'), {}, { resolver });
+  };
+
+  test('a config label naming a Debian base gets the Debian user tools', async () => {
+    const result = await fix('acme/base:1');
+    expect(result.output).toBe(
+      [
+        'FROM registry.example/acme/base:1',
+        'RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-create-home --no-log-init app',
+        'WORKDIR /app',
+        'COPY --chown=10001:10001 app .',
+        'USER 10001:10001',
+        'CMD ["./app"]',
+        '',
+      ].join('\n'),
+    );
+    expect(result.changes.map((change) => change.message)).toEqual(['the container runs as root; create user app (10001:10001) with groupadd/useradd and run as it']);
+  });
+
+  test('the base named by an index image\'s manifest annotation counts as well', async () => {
+    expect((await fix('acme/annotated:1')).output).toContain('RUN addgroup -S -g 10001 app && adduser -S -D -H -u 10001 -G app app\n');
+  });
+
+  test('a config whose User is already non-root is left alone', async () => {
+    const result = await fix('acme/runtime:1');
+    expect(result.changes).toEqual([]);
+    expect(result.notes).toEqual([]);
+  });
+
+  test('a config blob the registry has lost is an error, and nothing is edited', async () => {
+    const result = await fix('acme/broken:1');
+    expect(result.changes).toEqual([]);
+    expect(result.notes.map((note) => [note.severity, note.message])).toEqual([
+      ['error', `reading the image config of registry.example/acme/broken:1 failed: 404 blob ${configBlob(broken).digest} not found`],
+      ['note', 'left as root: registry.example/acme/broken is not an image dockopt knows, so it may already run as non-root or ship its own users; add a USER by hand'],
+    ]);
   });
 });
 

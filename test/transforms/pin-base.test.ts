@@ -43,6 +43,9 @@ describe('pin-base', () => {
       },
       listTags: async () => [],
       platforms: async () => undefined,
+      imageConfig: async () => {
+        throw new TypeError('not used by pin-base');
+      },
     };
     const result = await runTransform(transform, 'FROM python:3.9-slim\n', {}, { resolver: broken });
     expect(result.notes).toEqual([expect.objectContaining({ severity: 'error', message: expect.stringContaining('resolver bug') })]);
@@ -55,6 +58,9 @@ describe('pin-base', () => {
       },
       listTags: async () => [],
       platforms: async () => undefined,
+      imageConfig: async () => {
+        throw new TypeError('not used by pin-base');
+      },
     });
     const refused = await runTransform(transform, 'FROM python:3.9-slim\n', {}, { resolver: refusing('not-allowed') });
     expect(refused.notes).toEqual([expect.objectContaining({ severity: 'note', message: 'cannot resolve python:3.9-slim: docker.io is not an allowed registry (--registry-allow ghcr.io)' })]);
