@@ -1,13 +1,9 @@
 // Command line: argument parsing (yargs), terminal output and exit codes.
+// Everything it does goes through the public API (src/index.ts).
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import type { EngineOptions } from './engine.js';
-import { discoverFiles, processFiles, processText, decodeDockerfile, type WorkerPlan } from './runner.js';
+import { decodeDockerfile, DockoptError, fixFiles, fixText, listTransforms, loadTransform, type FileResult, type FixFileOptions, type TransformInfo } from './index.js';
 import { colorizeDiff, jsonReport, messageLines, summarize, summaryLine, unifiedDiff, useColor, type FileReport } from './report.js';
-import { selectTransforms, TransformSelectionError } from './selection.js';
-import { TRANSFORMS, findTransform } from '../transforms/index.js';
-import type { TransformOptions } from './transform.js';
-import type { ImageResolverOptions } from './registry/index.js';
 
 const STDIN_PATH = '\u0000stdin';
 
@@ -43,7 +39,13 @@ interface FixArguments {
   'insecure-registry'?: string | string[];
   'cache-dir'?: string;
   'runtime-base'?: string;
+  transform?: string | string[];
 }
+
+/** --transform may be repeated; a path is never split on commas. */
+const transformPaths = (value: unknown): string[] | undefined => (value === undefined ? undefined : (Array.isArray(value) ? value : [value]).map(String));
+
+const TRANSFORM_OPTION = { type: 'string', alias: 't', describe: 'Also run the custom transform in this module (its default export); may be repeated' } as const;
 
 const listOption = (value: unknown): string[] | undefined => {
   if (value === undefined) return undefined;
@@ -85,38 +87,46 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           .option('registry-mirror', { type: 'string', describe: 'pin-base: REGISTRY=URL, ask URL instead of REGISTRY (e.g. docker.io=https://mirror.example)' })
           .option('insecure-registry', { type: 'string', describe: 'pin-base: registries to reach over plain http (loopback always may)' })
           .option('cache-dir', { type: 'string', describe: 'pin-base: cache directory (default: the user cache dir, e.g. ~/.cache/dockopt)' })
+          .option('transform', TRANSFORM_OPTION)
           .check((args) => {
             if (args.write && args.check) throw new Error('--write and --check cannot be used together');
             return true;
           }),
       async (args) => {
-        exitCode = await runFix(args as unknown as FixArguments, io);
+        exitCode = await reportingDockoptErrors(() => runFix(args as unknown as FixArguments, io));
       },
     )
     .command(
       'list',
       'List the transforms',
-      () => undefined,
-      () => {
-        const width = Math.max(...TRANSFORMS.map((transform) => transform.meta.id.length));
-        for (const transform of TRANSFORMS) {
-          const tags = [transform.meta.safety, ...(transform.meta.network ? ['network'] : [])].join(',');
-          print(io.stdout, `${transform.meta.id.padEnd(width)}  ${tags.padEnd(14)}  ${transform.meta.title}`);
-        }
+      (command) => command.option('transform', TRANSFORM_OPTION),
+      async (args) => {
+        exitCode = await reportingDockoptErrors(async () => {
+          const transforms = await knownTransforms(args.transform);
+          const width = Math.max(...transforms.map((meta) => meta.id.length));
+          for (const meta of transforms) {
+            const tags = [meta.safety, ...(meta.network ? ['network'] : []), ...(meta.builtin ? [] : ['custom'])].join(',');
+            print(io.stdout, `${meta.id.padEnd(width)}  ${tags.padEnd(14)}  ${meta.title}`);
+          }
+          return EXIT_OK;
+        });
       },
     )
     .command(
       'explain <id>',
       'Show the documentation and an example for a transform',
-      (command) => command.positional('id', { type: 'string', demandOption: true }),
-      (args) => {
-        const transform = findTransform(String(args.id));
-        if (!transform) {
-          print(io.stderr, `dockopt: unknown transform "${args.id}"; known: ${TRANSFORMS.map((t) => t.meta.id).join(', ')}`);
-          exitCode = EXIT_ERROR;
-          return;
-        }
-        print(io.stdout, explainText(transform.meta));
+      (command) => command.positional('id', { type: 'string', demandOption: true }).option('transform', TRANSFORM_OPTION),
+      async (args) => {
+        exitCode = await reportingDockoptErrors(async () => {
+          const transforms = await knownTransforms(args.transform);
+          const meta = transforms.find((candidate) => candidate.id === String(args.id));
+          if (!meta) {
+            print(io.stderr, `dockopt: unknown transform "${args.id}"; known: ${transforms.map((t) => t.id).join(', ')}`);
+            return EXIT_ERROR;
+          }
+          print(io.stdout, explainText(meta));
+          return EXIT_OK;
+        });
       },
     )
     .demandCommand(1, 'Give a command: fix, list or explain')
@@ -129,10 +139,21 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .fail((message, error) => {
       throw new UsageError(message ?? error?.message ?? 'invalid arguments');
     });
+  /** Bad options and transforms are the user's to fix: a message, not a stack trace. */
+  async function reportingDockoptErrors(action: () => Promise<number>): Promise<number> {
+    try {
+      return await action();
+    } catch (error) {
+      if (!(error instanceof DockoptError)) throw error;
+      const usage = error.code === 'INVALID_OPTIONS' || error.code === 'UNKNOWN_TRANSFORM';
+      print(io.stderr, `dockopt: ${error.message}${usage ? '\nRun "dockopt --help" for usage.' : ''}`);
+      return EXIT_ERROR;
+    }
+  }
   try {
     await parser.parseAsync();
   } catch (error) {
-    if (error instanceof UsageError || error instanceof TransformSelectionError) {
+    if (error instanceof UsageError) {
       print(io.stderr, `dockopt: ${error.message}\nRun "dockopt --help" for usage.`);
       return EXIT_ERROR;
     }
@@ -143,7 +164,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
 class UsageError extends Error {}
 
-export function explainText(meta: (typeof TRANSFORMS)[number]['meta']): string {
+async function knownTransforms(paths: unknown): Promise<TransformInfo[]> {
+  return listTransforms({ transforms: await Promise.all((transformPaths(paths) ?? []).map((file) => loadTransform(file))) });
+}
+
+export function explainText(meta: TransformInfo): string {
   const indent = (text: string) => text.replace(/\n$/, '').split('\n').map((line) => `    ${line}`).join('\n');
   return [
     `${meta.id}: ${meta.title}`,
@@ -167,26 +192,34 @@ export function explainText(meta: (typeof TRANSFORMS)[number]['meta']): string {
 }
 
 async function runFix(args: FixArguments, io: CliIo): Promise<number> {
-  const selection = selectTransforms(TRANSFORMS, { only: listOption(args.only), skip: listOption(args.skip), unsafe: args.unsafe });
-  const options: TransformOptions = { cacheMounts: args['cache-mounts'], pin: args.pin, update: args.update, runtimeBase: args['runtime-base'] };
-  const needsRegistry = selection.transforms.some((transform) => transform.meta.network);
-  // Loaded only when a transform asks a registry: most runs never need the client.
-  const services = needsRegistry ? { resolver: (await import('./registry/index.js')).createImageResolver(resolverOptions(args, io)) } : undefined;
-  const engine: EngineOptions = { transforms: selection.transforms, unsafeAllowed: selection.unsafeAllowed, options, services };
+  const options: FixFileOptions = {
+    only: listOption(args.only),
+    skip: listOption(args.skip),
+    unsafe: args.unsafe,
+    cacheMounts: args['cache-mounts'],
+    pin: args.pin,
+    update: args.update,
+    runtimeBase: args['runtime-base'],
+    offline: args.offline,
+    registryAllow: listOption(args['registry-allow']),
+    registryMirrors: registryMirrors(args),
+    insecureRegistries: listOption(args['insecure-registry']),
+    cacheDir: args['cache-dir'],
+    transforms: transformPaths(args.transform),
+    env: io.env,
+    registryLog: args.verbose ? (line) => io.stderr.write(`registry: ${line}\n`) : undefined,
+    write: args.write,
+  };
   const paths = args.paths.length > 0 ? args.paths : ['.'];
   if (paths.includes(STDIN_PATH)) {
     if (paths.length > 1) throw new UsageError('"-" (stdin) cannot be combined with other paths');
-    return fixStdin(args, engine, io);
+    return fixStdin(args, options, io);
   }
-  const { files, missing } = await discoverFiles(paths);
+  const results: FileResult[] = [];
+  for await (const result of fixFiles(paths, options)) results.push(result);
+  // Results arrive as files finish; the output follows discovery order.
+  const all = results.sort((a, b) => a.index - b.index).map(toReport);
   const color = useColor(io.stdout, io.env);
-  // The registry client's dedupe and cache live in this thread, so network runs stay in it.
-  const workerPlan: WorkerPlan | undefined = needsRegistry
-    ? undefined
-    : { transformIds: selection.transforms.map((transform) => transform.meta.id), unsafeAllowed: selection.unsafeAllowed === 'all' ? 'all' : [...selection.unsafeAllowed], options, write: args.write };
-  const reports = await processFiles(files, engine, { write: args.write, workerPlan });
-  const missingReports: FileReport[] = missing.map((file) => ({ path: file, status: 'error', changes: [], notes: [], errors: [{ line: 1, message: 'no such file or directory' }], written: false }));
-  const all = [...missingReports, ...reports];
   if (args.format === 'json') {
     io.stdout.write(`${JSON.stringify(jsonReport(all, args.write), null, 2)}\n`);
   } else {
@@ -206,21 +239,29 @@ async function runFix(args: FixArguments, io: CliIo): Promise<number> {
   return exitCodeFor(all, args.check);
 }
 
-function resolverOptions(args: FixArguments, io: CliIo): ImageResolverOptions {
+function registryMirrors(args: FixArguments): Record<string, string> | undefined {
+  const mirrors = listOption(args['registry-mirror']);
+  if (mirrors === undefined) return undefined;
   const endpoints: Record<string, string> = {};
-  for (const mirror of listOption(args['registry-mirror']) ?? []) {
+  for (const mirror of mirrors) {
     const [registry, url] = mirror.split('=', 2);
     if (!registry || !url) throw new UsageError(`--registry-mirror takes REGISTRY=URL, got "${mirror}"`);
     endpoints[registry] = url;
   }
+  return endpoints;
+}
+
+/** The API's result in the shape the reporters read (a transform's error message names the transform). */
+function toReport(result: Omit<FileResult, 'index'>): FileReport {
   return {
-    offline: args.offline,
-    allowRegistries: listOption(args['registry-allow']),
-    plainHttpRegistries: listOption(args['insecure-registry']),
-    endpoints,
-    cacheDir: args['cache-dir'],
-    env: io.env,
-    log: args.verbose ? (line) => io.stderr.write(`registry: ${line}\n`) : undefined,
+    path: result.path,
+    status: result.status,
+    input: result.input,
+    output: result.output,
+    changes: result.changes,
+    notes: result.notes.map((note) => ({ transform: note.transform ?? '', line: note.line, message: note.message, severity: note.severity })),
+    errors: result.errors.map((error) => ({ line: error.line, message: error.transform ? `${error.transform}: ${error.message}` : error.message })),
+    written: result.written,
   };
 }
 
@@ -230,7 +271,7 @@ function exitCodeFor(reports: readonly FileReport[], check: boolean): number {
   return EXIT_OK;
 }
 
-async function fixStdin(args: FixArguments, engine: EngineOptions, io: CliIo): Promise<number> {
+async function fixStdin(args: FixArguments, options: FixFileOptions, io: CliIo): Promise<number> {
   const chunks: Buffer[] = [];
   for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   const bytes = Buffer.concat(chunks);
@@ -241,7 +282,8 @@ async function fixStdin(args: FixArguments, engine: EngineOptions, io: CliIo): P
     io.stdout.write(bytes);
     return EXIT_ERROR;
   }
-  const report = await processText(name, decoded.text, engine);
+  const { write: _stdinIsNeverWritten, ...textOptions } = options;
+  const report = toReport({ ...(await fixText(decoded.text, textOptions)), path: name, written: false });
   if (args.format === 'json') {
     io.stdout.write(`${JSON.stringify(jsonReport([report], false), null, 2)}\n`);
   } else if (args.check) {

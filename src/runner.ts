@@ -7,8 +7,9 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import ignore, { type Ignore } from 'ignore';
 import { DockerfileError, fixDockerfile, type EngineOptions } from './engine.js';
-import type { FileReport } from './report.js';
-import type { TransformOptions } from './transform.js';
+import { abortError, DockoptError, type Diagnostic, type DockoptErrorCode } from './errors.js';
+import type { WorkerPlan } from './options.js';
+import { failedText, resultOfFix, type FileResult, type TextResult } from './results.js';
 
 const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git']);
 
@@ -26,8 +27,11 @@ interface IgnoreLayer {
 
 /**
  * Files to process, in a stable order. Explicit files are taken as given;
- * directories are searched, honouring .gitignore files (of the enclosing
- * repository too) and skipping node_modules and .git.
+ * directories are searched for Dockerfiles, honouring .gitignore files (of
+ * the enclosing repository too) and skipping node_modules and .git. A path
+ * that does not exist but has glob characters (`*`, `?`, `[…]`, `{a,b}`) is
+ * a glob: the files it matches are searched the same way, whatever their name.
+ * A path that matches nothing is missing.
  */
 export async function discoverFiles(paths: readonly string[]): Promise<{ files: string[]; missing: string[] }> {
   const files: string[] = [];
@@ -37,16 +41,70 @@ export async function discoverFiles(paths: readonly string[]): Promise<{ files: 
     try {
       stats = await fs.stat(given);
     } catch {
-      missing.push(given);
+      const matched = isGlob(given) ? await expandGlob(given) : [];
+      if (matched.length > 0) files.push(...matched);
+      else missing.push(given);
       continue;
     }
-    if (stats.isDirectory()) files.push(...(await walk(given, await enclosingIgnores(given))));
+    if (stats.isDirectory()) files.push(...(await walk(given, await enclosingIgnores(given), isDockerfileName)));
     else files.push(given);
   }
   return { files: [...new Set(files)], missing };
 }
 
-async function walk(directory: string, layers: readonly IgnoreLayer[]): Promise<string[]> {
+const GLOB_CHARACTERS = /[*?[{]/;
+
+function isGlob(given: string): boolean {
+  return GLOB_CHARACTERS.test(given);
+}
+
+async function expandGlob(pattern: string): Promise<string[]> {
+  const segments = pattern.split('/');
+  const firstGlob = segments.findIndex((segment) => GLOB_CHARACTERS.test(segment));
+  const base = segments.slice(0, firstGlob).join('/') || (pattern.startsWith('/') ? '/' : '.');
+  const matcher = globToRegExp(segments.slice(firstGlob).join('/'));
+  try {
+    if (!(await fs.stat(base)).isDirectory()) return [];
+  } catch {
+    return [];
+  }
+  return walk(base, await enclosingIgnores(base), (_name, full) => matcher.test(path.relative(base, full).split(path.sep).join('/')));
+}
+
+/** A glob over `/`-separated relative paths: `**` any directories, `*` and `?` within a name, `[…]` and `{a,b}`. */
+export function globToRegExp(glob: string): RegExp {
+  let source = '';
+  for (let index = 0; index < glob.length; index++) {
+    const char = glob[index];
+    if (char === '*' && glob[index + 1] === '*') {
+      const slash = glob[index + 2] === '/';
+      source += slash ? '(?:[^/]+/)*' : '.*';
+      index += slash ? 2 : 1;
+    } else if (char === '*') {
+      source += '[^/]*';
+    } else if (char === '?') {
+      source += '[^/]';
+    } else if (char === '[' && glob.indexOf(']', index + 2) > index) {
+      const end = glob.indexOf(']', index + 2);
+      const body = glob.slice(index + 1, end);
+      source += `[${body.startsWith('!') ? `^${body.slice(1)}` : body}]`;
+      index = end;
+    } else if (char === '{' && glob.indexOf('}', index) > index) {
+      const end = glob.indexOf('}', index);
+      source += `(?:${glob.slice(index + 1, end).split(',').map(escapeRegExp).join('|')})`;
+      index = end;
+    } else {
+      source += escapeRegExp(char);
+    }
+  }
+  return new RegExp(`^${source}$`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+async function walk(directory: string, layers: readonly IgnoreLayer[], accept: (name: string, full: string) => boolean): Promise<string[]> {
   const own = await readIgnoreLayer(directory);
   const active = own ? [...layers, own] : layers;
   let entries;
@@ -62,8 +120,8 @@ async function walk(directory: string, layers: readonly IgnoreLayer[]): Promise<
     const isDirectory = entry.isDirectory();
     if (isDirectory && SKIPPED_DIRECTORIES.has(entry.name)) continue;
     if (isIgnored(active, full, isDirectory)) continue;
-    if (isDirectory) found.push(...(await walk(full, active)));
-    else if ((entry.isFile() || entry.isSymbolicLink()) && isDockerfileName(entry.name)) found.push(full);
+    if (isDirectory) found.push(...(await walk(full, active, accept)));
+    else if ((entry.isFile() || entry.isSymbolicLink()) && accept(entry.name, full)) found.push(full);
   }
   return found;
 }
@@ -130,44 +188,41 @@ export function decodeDockerfile(bytes: Uint8Array): { text: string } | { error:
   }
 }
 
-/** Fixes one text; any failure becomes an error report and the text is left as it was. */
-export async function processText(displayPath: string, text: string, engine: EngineOptions): Promise<FileReport> {
+/** Fixes one text; any failure becomes an error and the text is left as it was. Never throws. */
+export async function processText(text: string, engine: EngineOptions): Promise<TextResult> {
   try {
-    const result = await fixDockerfile(text, engine);
-    const lookupErrors = result.notes.filter((note) => note.severity === 'error');
-    return {
-      path: displayPath,
-      status: result.changed ? 'changed' : 'unchanged',
-      input: text,
-      output: result.output,
-      changes: result.changes,
-      notes: result.notes,
-      errors: lookupErrors.map((note) => ({ line: note.line, message: `${note.transform}: ${note.message}` })),
-      written: false,
-    };
+    return resultOfFix(await fixDockerfile(text, engine));
   } catch (error) {
-    const line = error instanceof DockerfileError ? error.line : 1;
-    const message = error instanceof DockerfileError ? `cannot parse: ${error.message.replace(/^\d+:\d+: /, '')}` : `internal error: ${(error as Error).message}`;
-    return { path: displayPath, status: 'error', input: text, changes: [], notes: [], errors: [{ line, message }], written: false };
+    if (error instanceof DockerfileError) {
+      const cycle = error.problems.length === 0;
+      const message = cycle ? error.message : `cannot parse: ${error.message.replace(/^\d+:\d+: /, '')}`;
+      return failedText(text, fileError(cycle ? 'CYCLE' : 'PARSE_ERROR', message, error.line));
+    }
+    return failedText(text, fileError('INTERNAL_ERROR', `internal error: ${(error as Error).message}`));
   }
 }
 
-export async function processFile(file: string, engine: EngineOptions): Promise<FileReport> {
+function fileError(code: DockoptErrorCode, message: string, line = 1): Diagnostic {
+  return { line, message, severity: 'error', code };
+}
+
+export async function processFile(file: string, engine: EngineOptions, index = 0): Promise<FileResult> {
   let bytes: Uint8Array;
   try {
     // Synchronous on purpose: Dockerfiles are small and the engine is CPU-bound, so a
     // thread-pool round trip per file would leave the CPU idle between files.
     bytes = readFileSync(file);
   } catch (error) {
-    return errorReport(file, `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    return unreadable(file, index, `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const decoded = decodeDockerfile(bytes);
-  if ('error' in decoded) return errorReport(file, decoded.error);
-  return processText(file, decoded.text, engine);
+  if ('error' in decoded) return unreadable(file, index, decoded.error);
+  return { ...(await processText(decoded.text, engine)), path: file, index, written: false };
 }
 
-function errorReport(file: string, message: string): FileReport {
-  return { path: file, status: 'error', changes: [], notes: [], errors: [{ line: 1, message }], written: false };
+/** A result for a file that could not be read (or found): no input, no output. */
+export function unreadable(file: string, index: number, message: string): FileResult {
+  return { path: file, index, status: 'error', changed: false, changes: [], notes: [], errors: [fileError('READ_ERROR', message)], written: false };
 }
 
 /**
@@ -195,74 +250,130 @@ export async function writeAtomically(file: string, content: string): Promise<vo
 }
 
 /** Reads, fixes and (with write) replaces one file; never throws. */
-export async function processAndWrite(file: string, engine: EngineOptions, write: boolean): Promise<FileReport> {
-  const report = await processFile(file, engine);
-  if (!write || report.status !== 'changed' || report.output === undefined) return report;
+export async function processAndWrite(file: string, engine: EngineOptions, write: boolean, index = 0): Promise<FileResult> {
+  const result = await processFile(file, engine, index);
+  if (!write || result.status !== 'changed' || result.output === undefined) return result;
   try {
-    await writeAtomically(file, report.output);
-    return { ...report, written: true };
+    await writeAtomically(file, result.output);
+    return { ...result, written: true };
   } catch (error) {
-    return { ...report, status: 'error', errors: [...report.errors, { line: 1, message: `cannot write: ${(error as Error).message}` }] };
+    return { ...result, status: 'error', errors: [...result.errors, fileError('WRITE_ERROR', `cannot write: ${(error as Error).message}`)] };
   }
-}
-
-/**
- * What a worker thread needs to rebuild the engine options on its side: only
- * plain data crosses threads, so transforms travel by id. Plans are only made
- * when no transform needs a service (such as the registry resolver).
- */
-export interface WorkerPlan {
-  readonly transformIds: readonly string[];
-  readonly unsafeAllowed: readonly string[] | 'all';
-  readonly options: TransformOptions;
-  readonly write: boolean;
 }
 
 /** Below this many files, starting threads costs more than it saves. */
 const MIN_FILES_PER_WORKER = 200;
+/** Files in flight on the main thread: overlaps reading and writing with the (synchronous) engine work. */
+const MAIN_THREAD_LANES = 4;
 
 export interface ProcessOptions {
   readonly write: boolean;
   /** When given, large batches are spread over worker threads (one per core). */
   readonly workerPlan?: WorkerPlan;
+  /** When it fires no new file is started; the files in flight finish (a write is never cut short), then ABORTED is thrown. */
+  readonly signal?: AbortSignal;
 }
 
-export async function processFiles(files: readonly string[], engine: EngineOptions, options: ProcessOptions): Promise<FileReport[]> {
-  const threads = Math.min(availableParallelism(), Math.floor(files.length / MIN_FILES_PER_WORKER));
-  if (options.workerPlan && threads >= 2) return processInWorkers(files, options.workerPlan, threads);
-  const reports: FileReport[] = new Array(files.length);
+/**
+ * Fixes the files and yields one result per file as each finishes (so in
+ * completion order; `index` is the file's position in `files`).
+ */
+export async function* processFiles(files: readonly string[], engine: EngineOptions, options: ProcessOptions): AsyncGenerator<FileResult> {
+  const results = new ResultQueue<FileResult>();
   let nextIndex = 0;
-  // A few files in flight overlap reading and writing with the (synchronous) engine work.
-  const lane = async () => {
-    while (nextIndex < files.length) {
-      const index = nextIndex++;
-      reports[index] = await processAndWrite(files[index], engine, options.write);
-    }
+  let stopped = false;
+  const take = (): number | undefined => (stopped || nextIndex >= files.length ? undefined : nextIndex++);
+  const stop = () => {
+    stopped = true;
   };
-  await Promise.all(Array.from({ length: 4 }, lane));
-  return reports;
+  options.signal?.addEventListener('abort', stop);
+  const finish = (error?: unknown) => results.close(error ?? (options.signal?.aborted ? abortError(options.signal) : undefined));
+  if (options.signal?.aborted) stop();
+  const threads = Math.min(availableParallelism(), Math.floor(files.length / MIN_FILES_PER_WORKER));
+  if (options.workerPlan && threads >= 2) {
+    runInWorkers(files, options.workerPlan, threads, take, results, finish);
+  } else {
+    const lane = async () => {
+      for (let index = take(); index !== undefined; index = take()) results.push(await processAndWrite(files[index], engine, options.write, index));
+    };
+    Promise.all(Array.from({ length: MAIN_THREAD_LANES }, lane)).then(() => finish(), finish);
+  }
+  try {
+    yield* results;
+  } finally {
+    // Also reached when the consumer stops iterating: start no more files.
+    stop();
+    options.signal?.removeEventListener('abort', stop);
+  }
 }
 
-function processInWorkers(files: readonly string[], plan: WorkerPlan, threads: number): Promise<FileReport[]> {
-  const reports: FileReport[] = new Array(files.length);
-  let nextIndex = 0;
-  let finished = 0;
-  return new Promise((resolve, reject) => {
-    const url = new URL('./worker.js', import.meta.url);
-    for (let thread = 0; thread < threads; thread++) {
-      const worker = new Worker(url, { workerData: plan });
-      // Keep two files queued per worker so it never waits on the main thread.
-      const feed = () => worker.postMessage(nextIndex < files.length ? { index: nextIndex, file: files[nextIndex++] } : null);
-      worker.on('message', ({ index, report }: { index: number; report: FileReport }) => {
-        reports[index] = report;
-        feed();
-      });
-      worker.on('error', reject);
-      worker.on('exit', () => {
-        if (++finished === threads) resolve(reports);
-      });
+function runInWorkers(
+  files: readonly string[],
+  plan: WorkerPlan,
+  threads: number,
+  take: () => number | undefined,
+  results: ResultQueue<FileResult>,
+  finish: (error?: unknown) => void,
+): void {
+  const url = new URL('./worker.js', import.meta.url);
+  const workers: Worker[] = [];
+  let exited = 0;
+  let failure: unknown;
+  for (let thread = 0; thread < threads; thread++) {
+    // --input-type (a script run with node -e) applies to the main entry only and makes a worker fail to start.
+    const worker = new Worker(url, { workerData: plan, execArgv: process.execArgv.filter((arg) => !arg.startsWith('--input-type')) });
+    workers.push(worker);
+    // Keep two files queued per worker so it never waits on the main thread; null ends its work.
+    const feed = () => {
+      const index = take();
+      worker.postMessage(index === undefined ? null : { index, file: files[index] });
+    };
+    worker.on('message', (result: FileResult) => {
+      results.push(result);
       feed();
-      feed();
+    });
+    worker.on('error', (error) => {
+      failure ??= new DockoptError('INTERNAL_ERROR', `worker thread failed: ${error.message}`, { cause: error });
+      for (const other of workers) void other.terminate();
+    });
+    worker.on('exit', () => {
+      if (++exited === threads) finish(failure);
+    });
+    feed();
+    feed();
+  }
+}
+
+/** Results pushed by lanes or workers, handed out to one consumer in arrival order. */
+class ResultQueue<T> implements AsyncIterable<T> {
+  private readonly items: T[] = [];
+  private closed = false;
+  private failure: { error: unknown } | undefined;
+  private wake: (() => void) | undefined;
+
+  push(item: T): void {
+    this.items.push(item);
+    this.notify();
+  }
+
+  close(error?: unknown): void {
+    this.closed = true;
+    if (error !== undefined) this.failure = { error };
+    this.notify();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+    for (;;) {
+      if (this.items.length > 0) yield this.items.shift()!;
+      else if (this.failure) throw this.failure.error;
+      else if (this.closed) return;
+      else await new Promise<void>((resolve) => (this.wake = resolve));
     }
-  });
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
 }

@@ -1,7 +1,6 @@
 // Which transforms run, and which may apply unsafe fixes (Ruff-style applicability).
+import { DockoptError } from './errors.js';
 import type { Transform } from './transform.js';
-
-export class TransformSelectionError extends Error {}
 
 export interface SelectionRequest {
   readonly only?: readonly string[];
@@ -23,7 +22,7 @@ export interface Selection {
 export function selectTransforms(all: readonly Transform[], request: SelectionRequest): Selection {
   const known = new Set(all.map((transform) => transform.meta.id));
   for (const id of [...(request.only ?? []), ...(request.skip ?? [])]) {
-    if (!known.has(id)) throw new TransformSelectionError(`unknown transform "${id}"; known: ${[...known].join(', ')}`);
+    if (!known.has(id)) throw new DockoptError('UNKNOWN_TRANSFORM', `unknown transform "${id}"; known: ${[...known].join(', ')}`);
   }
   const skipped = new Set(request.skip ?? []);
   const only = request.only && request.only.length > 0 ? new Set(request.only) : undefined;

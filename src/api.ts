@@ -1,0 +1,81 @@
+// The library API: what scripts call, and what the CLI itself is built on.
+// Importing it does nothing; work (and the bash grammar's loading) starts
+// with the first fix.
+import { DockoptError, throwIfAborted } from './errors.js';
+import { prepareRun, validateOptions, WRITE_OPTION, type DockoptOptions } from './options.js';
+import { unifiedDiff } from './report.js';
+import type { FileResult, TextResult } from './results.js';
+import { discoverFiles, processAndWrite, processFiles, processText, unreadable } from './runner.js';
+import type { Transform, TransformMeta } from './transform.js';
+import { TRANSFORMS } from '../transforms/index.js';
+
+export interface FixFileOptions extends DockoptOptions {
+  /** Replace each changed file on disk, atomically (the CLI's --write). Default false: nothing is written. */
+  readonly write?: boolean;
+}
+
+/**
+ * Fixes a Dockerfile's text. Never throws for the text itself: a Dockerfile
+ * that does not parse comes back unchanged with a PARSE_ERROR in `errors`.
+ * Throws DockoptError for invalid options, unknown or invalid transforms,
+ * and an aborted signal.
+ */
+export async function fixText(text: string, options: DockoptOptions = {}): Promise<TextResult> {
+  if (typeof text !== 'string') throw new DockoptError('INVALID_OPTIONS', 'fixText takes the Dockerfile as a string');
+  const run = await prepareRun(validateOptions(options));
+  throwIfAborted(run.signal);
+  return processText(text, run.engine);
+}
+
+/** Fixes one file (and with `write`, replaces it). Problems with the file are in the result's `errors`. */
+export async function fixFile(file: string, options: FixFileOptions = {}): Promise<FileResult> {
+  if (typeof file !== 'string' || file === '') throw new DockoptError('INVALID_OPTIONS', 'fixFile takes a file path');
+  const checked = validateOptions<FixFileOptions>(options, WRITE_OPTION);
+  const run = await prepareRun(checked);
+  throwIfAborted(run.signal);
+  return processAndWrite(file, run.engine, checked.write ?? false);
+}
+
+/**
+ * Fixes every Dockerfile the paths lead to: files as given, directories
+ * searched (Dockerfile naming styles, .gitignore honoured, node_modules and
+ * .git skipped), globs such as `services/*\/Dockerfile.prod` expanded.
+ * Large batches run on worker threads exactly as on the CLI. Results arrive
+ * as files finish; `index` is each file's place in discovery order. A path
+ * that matches nothing yields a READ_ERROR result first. Option errors reject
+ * the first iteration; an abort rejects with ABORTED once the files already
+ * started have finished (their results are yielded first).
+ */
+export async function* fixFiles(globOrPaths: string | readonly string[], options: FixFileOptions = {}): AsyncGenerator<FileResult, void, undefined> {
+  const paths = typeof globOrPaths === 'string' ? [globOrPaths] : globOrPaths;
+  if (!Array.isArray(paths) || !paths.every((item) => typeof item === 'string' && item !== '')) {
+    throw new DockoptError('INVALID_OPTIONS', 'fixFiles takes a path or glob, or a list of them');
+  }
+  const checked = validateOptions<FixFileOptions>(options, WRITE_OPTION);
+  const run = await prepareRun(checked);
+  const { files, missing } = await discoverFiles(paths);
+  throwIfAborted(run.signal);
+  const write = checked.write ?? false;
+  for (const [index, file] of missing.entries()) yield unreadable(file, index, 'no such file or directory');
+  for await (const result of processFiles(files, run.engine, { write, workerPlan: run.workerPlan(write), signal: run.signal })) {
+    yield { ...result, index: missing.length + result.index };
+  }
+}
+
+export interface TransformInfo extends TransformMeta {
+  /** False for custom transforms. */
+  readonly builtin: boolean;
+}
+
+/** The transforms in pipeline order with their metadata and docs: the built-ins, then the custom ones given. */
+export function listTransforms(options: { readonly transforms?: readonly Transform[] } = {}): TransformInfo[] {
+  return [
+    ...TRANSFORMS.map((transform) => ({ ...transform.meta, builtin: true })),
+    ...(options.transforms ?? []).map((transform) => ({ ...transform.meta, builtin: false })),
+  ];
+}
+
+/** A unified diff with `a/` and `b/` headers, as `dockopt fix` prints it; '' when the texts are equal. */
+export function formatDiff(path: string, before: string, after: string): string {
+  return before === after ? '' : unifiedDiff(path, before, after);
+}

@@ -1,0 +1,217 @@
+// The options of every API call and of the CLI: one schema, checked with
+// clear errors, then turned into what the engine runs (transforms selected,
+// custom ones loaded, a registry resolver when a network transform runs).
+import { moduleUrlOf, loadTransform, validateTransform, withCustomTransforms } from './custom-transforms.js';
+import type { EngineOptions } from './engine.js';
+import { DockoptError, throwIfAborted } from './errors.js';
+import type { ImageResolverOptions } from './registry/index.js';
+import type { ImageResolver } from './resolver.js';
+import { selectTransforms } from './selection.js';
+import type { Transform, TransformOptions } from './transform.js';
+import { TRANSFORMS } from '../transforms/index.js';
+
+export type PinMode = 'version' | 'digest' | 'both';
+
+/**
+ * Settings that can live in a config file: plain JSON data. The option of
+ * the same name on the command line is given in brackets.
+ */
+export interface DockoptConfig {
+  /** Run only these transforms (--only); naming a transform is consent to its unsafe fixes. */
+  readonly only?: readonly string[];
+  /** Do not run these transforms (--skip). */
+  readonly skip?: readonly string[];
+  /** Also run the unsafe transforms and apply every unsafe fix (--unsafe). */
+  readonly unsafe?: boolean;
+  /** pin-base: pin the exact version tag, the digest, or both (--pin; default 'both'). */
+  readonly pin?: PinMode;
+  /** pin-base: move exact tags to the newest patch of their line (--update; unsafe fixes). */
+  readonly update?: boolean;
+  /** pkg-cleanup: BuildKit cache mounts instead of deleting caches (--cache-mounts). */
+  readonly cacheMounts?: boolean;
+  /** multi-stage: base image of the runtime stage (--runtime-base). */
+  readonly runtimeBase?: string;
+  /** Registry lookups answer from the disk cache only (--offline). */
+  readonly offline?: boolean;
+  /** The only registries that may be contacted (--registry-allow). */
+  readonly registryAllow?: readonly string[];
+  /** Ask URL instead of REGISTRY: `{ "docker.io": "https://mirror.example" }` (--registry-mirror). */
+  readonly registryMirrors?: Readonly<Record<string, string>>;
+  /** Registries reached over plain http (--insecure-registry). */
+  readonly insecureRegistries?: readonly string[];
+  /** Where registry answers are cached (--cache-dir). */
+  readonly cacheDir?: string;
+  /** Custom transform modules: file paths (relative to the current directory) or file: URLs (--transform). */
+  readonly transforms?: readonly string[];
+}
+
+/** Options of fixText, fixFile and fixFiles: the config settings plus what only code can pass. */
+export interface DockoptOptions extends Omit<DockoptConfig, 'transforms'> {
+  /** Settings as read from a config file; the options above override it key by key. */
+  readonly config?: DockoptConfig;
+  /** Custom transforms: transform objects, or module paths / file: URLs whose default export is one. */
+  readonly transforms?: readonly (string | URL | Transform)[];
+  /**
+   * Answers registry questions instead of the built-in registry client (for
+   * tests, or one resolver shared by many calls). Handed to every transform
+   * that reads one; without it, a registry client is created for the call
+   * when a network transform runs.
+   */
+  readonly resolver?: ImageResolver;
+  /** Stops the work: no new file is started, and the call rejects with a DockoptError of code 'ABORTED'. */
+  readonly signal?: AbortSignal;
+  /** Environment for the registry client's docker config and default cache dir (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Receives a line per registry request (the CLI's --verbose). */
+  readonly registryLog?: (line: string) => void;
+}
+
+type Check = (value: unknown) => string | undefined;
+
+const isStringList: Check = (value) =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string' && item.trim() !== '') ? undefined : 'must be a list of non-empty strings';
+const isBoolean: Check = (value) => (typeof value === 'boolean' ? undefined : 'must be true or false');
+const isText: Check = (value) => (typeof value === 'string' && value.trim() !== '' ? undefined : 'must be a non-empty string');
+const isPinMode: Check = (value) => (value === 'version' || value === 'digest' || value === 'both' ? undefined : 'must be "version", "digest" or "both"');
+const isMirrorMap: Check = (value) => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be an object mapping a registry to a URL';
+  for (const [registry, url] of Object.entries(value)) {
+    if (typeof url !== 'string' || !/^https?:\/\/[^/\s]+/.test(url)) return `must map each registry to an http(s) URL; "${registry}" maps to ${JSON.stringify(url)}`;
+  }
+  return undefined;
+};
+
+const CONFIG_CHECKS: Readonly<Record<keyof DockoptConfig, Check>> = {
+  only: isStringList,
+  skip: isStringList,
+  unsafe: isBoolean,
+  pin: isPinMode,
+  update: isBoolean,
+  cacheMounts: isBoolean,
+  runtimeBase: isText,
+  offline: isBoolean,
+  registryAllow: isStringList,
+  registryMirrors: isMirrorMap,
+  insecureRegistries: isStringList,
+  cacheDir: isText,
+  transforms: isStringList,
+};
+
+const OPTION_CHECKS: Readonly<Record<Exclude<keyof DockoptOptions, keyof DockoptConfig>, Check>> = {
+  config: () => undefined, // checked on its own, as a config
+  resolver: (value) =>
+    typeof value === 'object' && value !== null && typeof (value as ImageResolver).lookup === 'function' ? undefined : 'must be an ImageResolver (an object with lookup, listTags…)',
+  signal: (value) => (value instanceof AbortSignal ? undefined : 'must be an AbortSignal'),
+  env: (value) => (typeof value === 'object' && value !== null ? undefined : 'must be an object of environment variables'),
+  registryLog: (value) => (typeof value === 'function' ? undefined : 'must be a function (line) => void'),
+};
+
+const TRANSFORM_ENTRY: Check = (value) =>
+  Array.isArray(value) && value.every((item) => (typeof item === 'string' && item !== '') || item instanceof URL || (typeof item === 'object' && item !== null))
+    ? undefined
+    : 'must be a list of transform objects, module paths or file: URLs';
+
+function checkKeys(value: unknown, where: string, checks: Readonly<Record<string, Check>>): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DockoptError('INVALID_OPTIONS', `${where} must be an object`);
+  const record = value as Record<string, unknown>;
+  for (const [key, item] of Object.entries(record)) {
+    const check = Object.hasOwn(checks, key) ? checks[key] : undefined;
+    if (!check) throw new DockoptError('INVALID_OPTIONS', `${where}: unknown option "${key}"; known: ${Object.keys(checks).join(', ')}`);
+    if (item === undefined) continue;
+    const problem = check(item);
+    if (problem) throw new DockoptError('INVALID_OPTIONS', `${where}.${key} ${problem}`);
+  }
+  return record;
+}
+
+/** Checks a config (e.g. a parsed config file); `where` names it in errors. */
+export function validateConfig(value: unknown, where = 'config'): DockoptConfig {
+  return checkKeys(value, where, CONFIG_CHECKS) as DockoptConfig;
+}
+
+/** Checks the options of an API call; `extra` adds the call's own options (such as fixFiles' write). */
+export function validateOptions<T extends DockoptOptions>(value: unknown, extra: Readonly<Record<string, Check>> = {}): T {
+  const options = checkKeys(value ?? {}, 'options', { ...CONFIG_CHECKS, ...OPTION_CHECKS, transforms: TRANSFORM_ENTRY, ...extra }) as T;
+  if (options.config !== undefined) validateConfig(options.config, 'options.config');
+  return options;
+}
+
+export const WRITE_OPTION: Readonly<Record<string, Check>> = { write: isBoolean };
+
+/**
+ * What a worker thread needs to rebuild the engine options on its side: only
+ * plain data crosses threads, so built-in transforms travel by id and custom
+ * ones by module URL. There is no plan when a resolver is in use (its
+ * dedupe and cache live in this thread) or when a custom transform was
+ * passed as an object, which cannot be sent to another thread.
+ */
+export interface WorkerPlan {
+  readonly transformIds: readonly string[];
+  readonly transformModules: readonly string[];
+  readonly unsafeAllowed: readonly string[] | 'all';
+  readonly options: TransformOptions;
+  readonly write: boolean;
+}
+
+export interface PreparedRun {
+  readonly engine: EngineOptions;
+  readonly signal?: AbortSignal;
+  workerPlan(write: boolean): WorkerPlan | undefined;
+}
+
+/** Options → the engine's options: merged with the config, custom transforms loaded, transforms selected, resolver made. */
+export async function prepareRun(options: DockoptOptions): Promise<PreparedRun> {
+  const settings: DockoptOptions = { ...options.config, ...definedOnly(options) };
+  throwIfAborted(settings.signal);
+  const entries = settings.transforms ?? [];
+  const custom = await Promise.all(
+    entries.map((entry, index) => (typeof entry === 'string' || entry instanceof URL ? loadTransform(entry) : validateTransform(entry, `options.transforms[${index}]`))),
+  );
+  const sources = entries.map((entry, index) => (typeof entry === 'string' ? entry : entry instanceof URL ? entry.href : `options.transforms[${index}] (${custom[index].meta.id})`));
+  const all = withCustomTransforms(TRANSFORMS, custom, sources);
+  const selection = selectTransforms(all, { only: settings.only, skip: settings.skip, unsafe: settings.unsafe });
+  const transformOptions: TransformOptions = definedOnly({ cacheMounts: settings.cacheMounts, pin: settings.pin, update: settings.update, runtimeBase: settings.runtimeBase });
+  const needsRegistry = selection.transforms.some((transform) => transform.meta.network);
+  // The registry client is loaded only when a transform asks a registry: most runs never need it.
+  const resolver = settings.resolver ?? (needsRegistry ? await createRegistryResolver(settings) : undefined);
+  const engine: EngineOptions = { transforms: selection.transforms, unsafeAllowed: selection.unsafeAllowed, options: transformOptions, services: resolver ? { resolver } : undefined };
+  const builtInIds = new Set(TRANSFORMS.map((transform) => transform.meta.id));
+  const customSelected = selection.transforms.filter((transform) => !builtInIds.has(transform.meta.id));
+  const transformModules = customSelected.map(moduleUrlOf);
+  const threadable = resolver === undefined && transformModules.every((url) => url !== undefined);
+  return {
+    engine,
+    signal: settings.signal,
+    workerPlan: (write) =>
+      threadable
+        ? {
+            transformIds: selection.transforms.map((transform) => transform.meta.id),
+            transformModules: transformModules as string[],
+            unsafeAllowed: selection.unsafeAllowed === 'all' ? 'all' : [...selection.unsafeAllowed],
+            options: transformOptions,
+            write,
+          }
+        : undefined,
+  };
+}
+
+/** The registry client behind pin-base (and non-root's image lookups), configured like the CLI's. */
+export async function createRegistryResolver(
+  settings: Pick<DockoptOptions, 'offline' | 'registryAllow' | 'registryMirrors' | 'insecureRegistries' | 'cacheDir' | 'env' | 'registryLog'> = {},
+): Promise<ImageResolver> {
+  const { createImageResolver } = await import('./registry/index.js');
+  const resolverOptions: ImageResolverOptions = {
+    offline: settings.offline ?? false,
+    allowRegistries: settings.registryAllow,
+    plainHttpRegistries: settings.insecureRegistries,
+    endpoints: { ...settings.registryMirrors },
+    cacheDir: settings.cacheDir,
+    env: settings.env ?? process.env,
+    log: settings.registryLog,
+  };
+  return createImageResolver(resolverOptions);
+}
+
+function definedOnly<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T;
+}
