@@ -2,7 +2,7 @@
 // Importing it does nothing; work (and the bash grammar's loading) starts
 // with the first fix.
 import { DockoptError, throwIfAborted } from './errors.js';
-import { prepareRun, validateOptions, WRITE_OPTION, type DockoptOptions } from './options.js';
+import { FILES_OPTIONS, prepareRun, validateOptions, WRITE_OPTION, type DockoptOptions } from './options.js';
 import { unifiedDiff } from './report.js';
 import type { FileResult, TextResult } from './results.js';
 import { discoverFiles, processAndWrite, processFiles, processText, unreadable } from './runner.js';
@@ -12,6 +12,11 @@ import { TRANSFORMS } from '../transforms/index.js';
 export interface FixFileOptions extends DockoptOptions {
   /** Replace each changed file on disk, atomically (the CLI's --write). Default false: nothing is written. */
   readonly write?: boolean;
+}
+
+export interface FixFilesOptions extends FixFileOptions {
+  /** Called once, before the first result, with the number of results that will follow (the CLI's progress bar uses it). */
+  readonly onDiscovered?: (total: number) => void;
 }
 
 /**
@@ -46,15 +51,17 @@ export async function fixFile(file: string, options: FixFileOptions = {}): Promi
  * the first iteration; an abort rejects with ABORTED once the files already
  * started have finished (their results are yielded first).
  */
-export async function* fixFiles(globOrPaths: string | readonly string[], options: FixFileOptions = {}): AsyncGenerator<FileResult, void, undefined> {
+export async function* fixFiles(globOrPaths: string | readonly string[], options: FixFilesOptions = {}): AsyncGenerator<FileResult, void, undefined> {
   const paths = typeof globOrPaths === 'string' ? [globOrPaths] : globOrPaths;
   if (!Array.isArray(paths) || !paths.every((item) => typeof item === 'string' && item !== '')) {
     throw new DockoptError('INVALID_OPTIONS', 'fixFiles takes a path or glob, or a list of them');
   }
-  const checked = validateOptions<FixFileOptions>(options, WRITE_OPTION);
+  const { onDiscovered, ...rest } = validateOptions<FixFilesOptions>(options, FILES_OPTIONS);
+  const checked: FixFileOptions = rest;
   const run = await prepareRun(checked);
   const { files, missing } = await discoverFiles(paths);
   throwIfAborted(run.signal);
+  onDiscovered?.(missing.length + files.length);
   const write = checked.write ?? false;
   for (const [index, file] of missing.entries()) yield unreadable(file, index, 'no such file or directory');
   for await (const result of processFiles(files, run.engine, { write, workerPlan: run.workerPlan(write), signal: run.signal })) {

@@ -2,6 +2,7 @@
 // Everything it does goes through the public API (src/index.ts).
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { createProgress } from './progress.js';
 import { decodeDockerfile, DockoptError, fixFiles, fixText, listTransforms, loadTransform, type FileResult, type FixFileOptions, type TransformInfo } from './index.js';
 import { colorizeDiff, jsonReport, messageLines, summarize, summaryLine, unifiedDiff, useColor, type FileReport } from './report.js';
 
@@ -216,7 +217,16 @@ async function runFix(args: FixArguments, io: CliIo): Promise<number> {
     return fixStdin(args, options, io);
   }
   const results: FileResult[] = [];
-  for await (const result of fixFiles(paths, options)) results.push(result);
+  // Only on a terminal, and never with --quiet or machine-readable output.
+  const progress = createProgress(io.stderr, !args.quiet && args.format === 'text' && !args.check);
+  try {
+    for await (const result of fixFiles(paths, { ...options, onDiscovered: (total) => progress.start(total) })) {
+      results.push(result);
+      progress.advance({ changed: result.changed, failed: result.errors.length > 0 });
+    }
+  } finally {
+    progress.finish();
+  }
   // Results arrive as files finish; the output follows discovery order.
   const all = results.sort((a, b) => a.index - b.index).map(toReport);
   const color = useColor(io.stdout, io.env);

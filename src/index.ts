@@ -1,6 +1,6 @@
 // dockopt as a library: the package's main export. See the README's API
 // section. Importing this module has no side effects.
-export { fixText, fixFile, fixFiles, listTransforms, formatDiff, type FixFileOptions, type TransformInfo } from './api.js';
+export { fixText, fixFile, fixFiles, listTransforms, formatDiff, type FixFileOptions, type FixFilesOptions, type TransformInfo } from './api.js';
 export { createRegistryResolver, validateConfig, type DockoptConfig, type DockoptOptions, type PinMode } from './options.js';
 export { loadTransform } from './custom-transforms.js';
 export { decodeDockerfile } from './runner.js';

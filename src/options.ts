@@ -138,6 +138,12 @@ export function validateOptions<T extends DockoptOptions>(value: unknown, extra:
 
 export const WRITE_OPTION: Readonly<Record<string, Check>> = { write: isBoolean };
 
+/** fixFiles' own options: write, and a callback told how many results to expect (for progress bars). */
+export const FILES_OPTIONS: Readonly<Record<string, Check>> = {
+  ...WRITE_OPTION,
+  onDiscovered: (value) => (typeof value === 'function' ? undefined : 'must be a function (total) => void'),
+};
+
 /**
  * What a worker thread needs to rebuild the engine options on its side: only
  * plain data crosses threads, so built-in transforms travel by id and custom
