@@ -17,6 +17,8 @@ export interface FixFileOptions extends DockoptOptions {
 export interface FixFilesOptions extends FixFileOptions {
   /** Called once, before the first result, with the number of results that will follow (the CLI's progress bar uses it). */
   readonly onDiscovered?: (total: number) => void;
+  /** Most threads to use for a large batch (default: one per core); 1 runs everything on the calling thread (the CLI's --jobs). */
+  readonly jobs?: number;
 }
 
 /**
@@ -56,7 +58,7 @@ export async function* fixFiles(globOrPaths: string | readonly string[], options
   if (!Array.isArray(paths) || !paths.every((item) => typeof item === 'string' && item !== '')) {
     throw new DockoptError('INVALID_OPTIONS', 'fixFiles takes a path or glob, or a list of them');
   }
-  const { onDiscovered, ...rest } = validateOptions<FixFilesOptions>(options, FILES_OPTIONS);
+  const { onDiscovered, jobs, ...rest } = validateOptions<FixFilesOptions>(options, FILES_OPTIONS);
   const checked: FixFileOptions = rest;
   const run = await prepareRun(checked);
   const { files, missing } = await discoverFiles(paths);
@@ -64,7 +66,7 @@ export async function* fixFiles(globOrPaths: string | readonly string[], options
   onDiscovered?.(missing.length + files.length);
   const write = checked.write ?? false;
   for (const [index, file] of missing.entries()) yield unreadable(file, index, 'no such file or directory');
-  for await (const result of processFiles(files, run.engine, { write, workerPlan: run.workerPlan(write), signal: run.signal })) {
+  for await (const result of processFiles(files, run.engine, { write, workerPlan: run.workerPlan(write), signal: run.signal, jobs })) {
     yield { ...result, index: missing.length + result.index };
   }
 }

@@ -31,6 +31,7 @@ interface FixArguments {
   verbose: boolean;
   format: 'text' | 'json';
   'cache-mounts': boolean;
+  jobs?: number;
   'stdin-filename': string;
   pin: 'version' | 'digest' | 'both';
   update: boolean;
@@ -78,6 +79,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing on stderr but errors' })
           .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Also print notes: what was left alone and why' })
           .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format' })
+          .option('jobs', { alias: 'j', type: 'number', describe: 'Most threads for large batches (default: one per core; 1 = no worker threads)' })
           .option('cache-mounts', { type: 'boolean', default: false, describe: 'pkg-cleanup: use BuildKit cache mounts instead of cleaning caches' })
           .option('stdin-filename', { type: 'string', default: 'Dockerfile', describe: 'Name shown for stdin input' })
           .option('runtime-base', { type: 'string', describe: 'multi-stage: base image of the runtime stage (default: chosen from the build image)' })
@@ -220,7 +222,7 @@ async function runFix(args: FixArguments, io: CliIo): Promise<number> {
   // Only on a terminal, and never with --quiet or machine-readable output.
   const progress = createProgress(io.stderr, !args.quiet && args.format === 'text' && !args.check);
   try {
-    for await (const result of fixFiles(paths, { ...options, onDiscovered: (total) => progress.start(total) })) {
+    for await (const result of fixFiles(paths, { ...options, jobs: args.jobs, onDiscovered: (total) => progress.start(total) })) {
       results.push(result);
       progress.advance({ changed: result.changed, failed: result.errors.length > 0 });
     }

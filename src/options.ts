@@ -124,6 +124,14 @@ function checkKeys(value: unknown, where: string, checks: Readonly<Record<string
   return record;
 }
 
+/** The keys a config holds, in schema order (for src/config.ts, which checks config files itself to report lines). */
+export const CONFIG_KEYS = Object.keys(CONFIG_CHECKS) as readonly (keyof DockoptConfig)[];
+
+/** What is wrong with one config value (e.g. 'must be true or false'), or undefined when it is fine. */
+export function configValueProblem(key: keyof DockoptConfig, value: unknown): string | undefined {
+  return CONFIG_CHECKS[key](value);
+}
+
 /** Checks a config (e.g. a parsed config file); `where` names it in errors. */
 export function validateConfig(value: unknown, where = 'config'): DockoptConfig {
   return checkKeys(value, where, CONFIG_CHECKS) as DockoptConfig;
@@ -141,6 +149,7 @@ export const WRITE_OPTION: Readonly<Record<string, Check>> = { write: isBoolean 
 /** fixFiles' own options: write, and a callback told how many results to expect (for progress bars). */
 export const FILES_OPTIONS: Readonly<Record<string, Check>> = {
   ...WRITE_OPTION,
+  jobs: (value) => (Number.isInteger(value) && (value as number) >= 1 ? undefined : 'must be a whole number of threads, 1 or more'),
   onDiscovered: (value) => (typeof value === 'function' ? undefined : 'must be a function (total) => void'),
 };
 

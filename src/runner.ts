@@ -270,6 +270,8 @@ export interface ProcessOptions {
   readonly write: boolean;
   /** When given, large batches are spread over worker threads (one per core). */
   readonly workerPlan?: WorkerPlan;
+  /** Most threads to use (default: one per core); 1 keeps everything on the main thread. */
+  readonly jobs?: number;
   /** When it fires no new file is started; the files in flight finish (a write is never cut short), then ABORTED is thrown. */
   readonly signal?: AbortSignal;
 }
@@ -289,7 +291,7 @@ export async function* processFiles(files: readonly string[], engine: EngineOpti
   options.signal?.addEventListener('abort', stop);
   const finish = (error?: unknown) => results.close(error ?? (options.signal?.aborted ? abortError(options.signal) : undefined));
   if (options.signal?.aborted) stop();
-  const threads = Math.min(availableParallelism(), Math.floor(files.length / MIN_FILES_PER_WORKER));
+  const threads = Math.min(options.jobs ?? availableParallelism(), Math.floor(files.length / MIN_FILES_PER_WORKER));
   if (options.workerPlan && threads >= 2) {
     runInWorkers(files, options.workerPlan, threads, take, results, finish);
   } else {
