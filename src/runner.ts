@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import ignore, { type Ignore } from 'ignore';
+import { directoryBuildContext } from './build-context.js';
 import { DockerfileError, fixDockerfile, type EngineOptions } from './engine.js';
 import { abortError, DockoptError, type Diagnostic, type DockoptErrorCode } from './errors.js';
 import type { WorkerPlan } from './options.js';
@@ -217,7 +218,10 @@ export async function processFile(file: string, engine: EngineOptions, index = 0
   }
   const decoded = decodeDockerfile(bytes);
   if ('error' in decoded) return unreadable(file, index, decoded.error);
-  return { ...(await processText(decoded.text, engine)), path: file, index, written: false };
+  // The build context is taken to be the Dockerfile's directory (what `docker build .` next to it sends);
+  // it is read lazily, only by transforms that ask (cache-deps).
+  const withContext: EngineOptions = { ...engine, services: { ...engine.services, buildContext: directoryBuildContext(path.dirname(file)) } };
+  return { ...(await processText(decoded.text, withContext)), path: file, index, written: false };
 }
 
 /** A result for a file that could not be read (or found): no input, no output. */

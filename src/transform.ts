@@ -1,6 +1,7 @@
 // The contract between the engine and a transform module. Transforms are pure:
 // they read the parsed file from the context and return findings whose edits
 // point at offsets of the text they were given.
+import type { BuildContext } from './build-context.js';
 import type { DockerfileDocument } from './dockerfile.js';
 import type { ImageResolver } from './resolver.js';
 
@@ -71,6 +72,8 @@ export interface TransformContext {
   readonly options: TransformOptions;
   /** Registry lookups, for transforms whose meta says network (the CLI passes services: { resolver }). */
   readonly resolver?: ImageResolver;
+  /** The files next to the Dockerfile (the runner passes services: { buildContext }); absent when unknown. */
+  readonly buildContext?: BuildContext;
   /** True when `# dockopt-ignore` above the instruction starting at offset covers this transform. */
   isIgnored(instructionStart: number): boolean;
 }

@@ -1,6 +1,7 @@
 // The pipeline, in the order transforms run within each pass. Order matters
 // only for collisions: an earlier transform's edit wins and the later one retries.
 import type { Transform } from '../src/transform.js';
+import cacheDeps from './cache-deps.js';
 import execForm from './exec-form.js';
 import mergeRuns from './merge-runs.js';
 import multiStage from './multi-stage.js';
@@ -8,7 +9,7 @@ import nonRoot from './non-root.js';
 import pinBase from './pin-base.js';
 import pkgCleanup from './pkg-cleanup.js';
 
-export const TRANSFORMS: readonly Transform[] = [pinBase, mergeRuns, pkgCleanup, execForm, multiStage, nonRoot];
+export const TRANSFORMS: readonly Transform[] = [pinBase, mergeRuns, pkgCleanup, cacheDeps, execForm, multiStage, nonRoot];
 
 export function findTransform(id: string): Transform | undefined {
   return TRANSFORMS.find((transform) => transform.meta.id === id);

@@ -53,7 +53,8 @@ function describe_(result: FixResult): string {
   return lines.join('\n') || '(nothing)';
 }
 
-export function defineFixtureTests(transform: Transform, services?: () => Record<string, unknown>): void {
+/** services builds what the engine hands to transforms, per case (e.g. a build context read from the case's files). */
+export function defineFixtureTests(transform: Transform, services?: (fixture: FixtureCase) => Record<string, unknown>): void {
   const cases = loadFixtures(transform.meta.id);
   describe(`${transform.meta.id} fixtures`, () => {
     test('has both changing and must-not-change cases', () => {
@@ -62,7 +63,7 @@ export function defineFixtureTests(transform: Transform, services?: () => Record
     });
     for (const fixture of cases) {
       test(fixture.name, async () => {
-        const result = await runTransform(transform, fixture.input, fixture.options, services?.());
+        const result = await runTransform(transform, fixture.input, fixture.options, services?.(fixture));
         if (process.env.UPDATE_FIXTURES === '1') {
           if (result.output === fixture.input) {
             if (existsSync(fixture.outputPath)) unlinkSync(fixture.outputPath);
@@ -73,7 +74,7 @@ export function defineFixtureTests(transform: Transform, services?: () => Record
           expect(result.output).toBe(fixture.expected ?? fixture.input);
         }
         expect(findParseProblems(result.output)).toEqual([]);
-        const second = await runTransform(transform, result.output, fixture.options, services?.());
+        const second = await runTransform(transform, result.output, fixture.options, services?.(fixture));
         expect(second.output).toBe(result.output);
         expect(describe_(result)).toMatchSnapshot();
       });
