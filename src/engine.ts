@@ -258,6 +258,18 @@ function sortEdits(edits: readonly Edit[]): Edit[] {
   return [...edits].sort((a, b) => a.start - b.start || a.end - b.end);
 }
 
+/**
+ * Two fixes collide when their edits overlap or merely touch (as in ESLint):
+ * an edit at the boundary of another's replacement was computed for text that
+ * replacement changes. merge-runs replacing the gap before a RUN and
+ * pkg-cleanup inserting `apt-get update &&` at that RUN's start would
+ * otherwise both land, and the update would be doubled.
+ */
+function collides(a: Edit, b: Edit): boolean {
+  return a.start <= b.end && b.start <= a.end;
+}
+
+/** Within one fix, edits may touch but must not overlap (two inserts at one point have no order). */
 function overlaps(a: Edit, b: Edit): boolean {
   if (a.start === a.end && b.start === b.end) return a.start === b.start;
   if (a.start === a.end) return a.start > b.start && a.start < b.end;
@@ -273,7 +285,7 @@ function withoutOverlaps(candidates: readonly Candidate[]): Candidate[] {
     const own = candidate.edits;
     const selfOverlap = own.some((edit, i) => own.some((other, j) => i < j && overlaps(edit, other)));
     if (selfOverlap) continue;
-    if (own.some((edit) => taken.some((other) => overlaps(edit, other)))) continue;
+    if (own.some((edit) => taken.some((other) => collides(edit, other)))) continue;
     taken.push(...own);
     accepted.push(candidate);
   }
