@@ -5,6 +5,8 @@ import { hideBin } from 'yargs/helpers';
 import { createProgress } from './progress.js';
 import { decodeDockerfile, DockoptError, fixFiles, fixText, listTransforms, loadTransform, type FileResult, type FixFileOptions, type TransformInfo } from './index.js';
 import { colorizeDiff, jsonReport, messageLines, summarize, summaryLine, unifiedDiff, useColor, type FileReport } from './report.js';
+import { BUILDER_NAMES, verifyDockerfile, verifyExitCode, type BuilderName } from './verify.js';
+import { verifyJson, verifyProblems, verifyText } from './verify-table.js';
 
 const STDIN_PATH = '\u0000stdin';
 
@@ -130,6 +132,74 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           print(io.stdout, explainText(meta));
           return EXIT_OK;
         });
+      },
+    )
+    .command(
+      'verify [dockerfile]',
+      'Build the Dockerfile as it is and as fixed, and compare the images: size, layers, final user, build time',
+      (command) =>
+        command
+          .positional('dockerfile', { type: 'string', default: 'Dockerfile', describe: 'The Dockerfile to fix and build' })
+          .option('context', { alias: 'c', type: 'string', describe: 'Build context of both builds (default: the Dockerfile\'s directory)' })
+          .option('builder', { choices: BUILDER_NAMES, describe: 'Build with this builder (default: docker buildx with a running daemon, else podman, else buildah)' })
+          .option('build-arg', { type: 'string', describe: 'NAME=VALUE for both builds; may be repeated' })
+          .option('target', { type: 'string', describe: 'Build this stage of both Dockerfiles' })
+          .option('keep', { type: 'boolean', default: false, describe: 'Keep both images (dockopt-verify/<hash>:original and :fixed) and the fixed Dockerfile' })
+          .option('storage-root', { type: 'string', describe: 'podman/buildah: keep images in this directory instead of the default store' })
+          .option('storage-driver', { type: 'string', describe: 'podman/buildah: storage driver, e.g. overlay or vfs' })
+          .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing on stderr but errors' })
+          .option('only', { type: 'string', describe: 'Fix with only these transforms (comma-separated ids); their unsafe fixes apply' })
+          .option('skip', { type: 'string', describe: 'Do not run these transforms (comma-separated ids)' })
+          .option('unsafe', { type: 'boolean', default: false, describe: 'Also run unsafe transforms and apply unsafe fixes' })
+          .option('cache-mounts', { type: 'boolean', default: false, describe: 'pkg-cleanup: use BuildKit cache mounts instead of cleaning caches' })
+          .option('runtime-base', { type: 'string', describe: 'multi-stage: base image of the runtime stage (default: chosen from the build image)' })
+          .option('pin', { choices: ['version', 'digest', 'both'] as const, default: 'both' as const, describe: 'pin-base: pin the exact version tag, the digest, or both' })
+          .option('update', { type: 'boolean', default: false, describe: 'pin-base: move exact tags to the newest patch of their line (unsafe)' })
+          .option('offline', { type: 'boolean', default: false, describe: 'pin-base: answer from the disk cache only, contact no registry' })
+          .option('registry-allow', { type: 'string', describe: 'pin-base: the only registries that may be contacted (comma-separated hosts)' })
+          .option('registry-mirror', { type: 'string', describe: 'pin-base: REGISTRY=URL, ask URL instead of REGISTRY' })
+          .option('insecure-registry', { type: 'string', describe: 'pin-base: registries to reach over plain http (loopback always may)' })
+          .option('cache-dir', { type: 'string', describe: 'pin-base: cache directory (default: the user cache dir, e.g. ~/.cache/dockopt)' })
+          .option('transform', TRANSFORM_OPTION),
+      async (args) => {
+        exitCode = await reportingDockoptErrors(() => runVerify(args as unknown as VerifyArguments, io));
+      },
+    )
+    .command(
+      'migrate [repos..]',
+      'Fix the Dockerfiles of git repositories, each on a new branch with one commit and a markdown report (never pushes)',
+      (command) =>
+        command
+          .positional('repos', { type: 'string', array: true, describe: 'Repository directories (a directory inside a repository: only its Dockerfiles)' })
+          .option('repos-file', { type: 'string', describe: 'Also the repositories in this file: one path a line, # comments, relative to the file; "-" reads stdin' })
+          .option('shard', { type: 'string', describe: 'Only shard i of n (e.g. 2/4): every n-th repository of the list, starting with the i-th' })
+          .option('branch', { type: 'string', describe: 'Branch to create from HEAD (default: dockopt/optimize-dockerfiles); never reused if it exists' })
+          .option('force', { type: 'boolean', default: false, describe: 'Also migrate dirty work trees: modified Dockerfiles are left alone, only fixed files are committed' })
+          .option('author', { type: 'string', describe: 'Commit author "Name <email>"; also the committer where git has no identity configured' })
+          .option('report-dir', { type: 'string', describe: 'Write the markdown reports here as <repository>.md (default: .git/dockopt-report.md in each)' })
+          .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'json: the outcomes on stdout' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing on stderr but problems' })
+          .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Also print each fix and note' })
+          .option('only', { type: 'string', describe: 'Run only these transforms (comma-separated ids); their unsafe fixes apply' })
+          .option('skip', { type: 'string', describe: 'Do not run these transforms (comma-separated ids)' })
+          .option('unsafe', { type: 'boolean', default: false, describe: 'Also run unsafe transforms and apply unsafe fixes' })
+          .option('cache-mounts', { type: 'boolean', default: false, describe: 'pkg-cleanup: use BuildKit cache mounts instead of cleaning caches' })
+          .option('runtime-base', { type: 'string', describe: 'multi-stage: base image of the runtime stage (default: chosen from the build image)' })
+          .option('pin', { choices: ['version', 'digest', 'both'] as const, default: 'both' as const, describe: 'pin-base: pin the exact version tag, the digest, or both' })
+          .option('update', { type: 'boolean', default: false, describe: 'pin-base: move exact tags to the newest patch of their line (unsafe)' })
+          .option('offline', { type: 'boolean', default: false, describe: 'pin-base: answer from the disk cache only, contact no registry' })
+          .option('registry-allow', { type: 'string', describe: 'pin-base: the only registries that may be contacted (comma-separated hosts)' })
+          .option('registry-mirror', { type: 'string', describe: 'pin-base: REGISTRY=URL, ask URL instead of REGISTRY' })
+          .option('insecure-registry', { type: 'string', describe: 'pin-base: registries to reach over plain http (loopback always may)' })
+          .option('cache-dir', { type: 'string', describe: 'pin-base: cache directory (default: the user cache dir, e.g. ~/.cache/dockopt)' })
+          .option('transform', TRANSFORM_OPTION)
+          .check((args) => {
+            if ((args.repos ?? []).length === 0 && args['repos-file'] === undefined) throw new Error('Give repositories, or --repos-file');
+            return true;
+          }),
+      async (args) => {
+        exitCode = await reportingDockoptErrors(() => runMigrate(args as unknown as MigrateArguments, io));
       },
     )
     .demandCommand(1, 'Give a command: fix, list or explain')
@@ -317,4 +387,167 @@ async function fixStdin(args: FixArguments, options: FixFileOptions, io: CliIo):
 export async function runCli(): Promise<void> {
   const code = await main(hideBin(process.argv), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
   process.exitCode = code;
+}
+
+interface VerifyArguments extends Omit<FixArguments, 'paths' | 'write' | 'check' | 'diff' | 'verbose' | 'jobs' | 'stdin-filename'> {
+  dockerfile: string;
+  context?: string;
+  builder?: BuilderName;
+  'build-arg'?: string | string[];
+  target?: string;
+  keep: boolean;
+  'storage-root'?: string;
+  'storage-driver'?: string;
+}
+
+/** `dockopt verify`: exit 0 when both images build, 1 when only the original does, 2 when nothing could be compared. */
+async function runVerify(args: VerifyArguments, io: CliIo): Promise<number> {
+  const buildArgs: Record<string, string> = {};
+  for (const pair of args['build-arg'] === undefined ? [] : [args['build-arg']].flat()) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0) throw new UsageError(`--build-arg takes NAME=VALUE, got "${pair}"`);
+    buildArgs[pair.slice(0, equals)] = pair.slice(equals + 1);
+  }
+  const report = await verifyDockerfile({
+    dockerfile: args.dockerfile,
+    context: args.context,
+    builder: args.builder,
+    builderSettings: { env: io.env, storage: { root: args['storage-root'], driver: args['storage-driver'] } },
+    buildArgs,
+    target: args.target,
+    keep: args.keep,
+    fix: {
+      only: listOption(args.only),
+      skip: listOption(args.skip),
+      unsafe: args.unsafe,
+      cacheMounts: args['cache-mounts'],
+      pin: args.pin,
+      update: args.update,
+      runtimeBase: args['runtime-base'],
+      offline: args.offline,
+      registryAllow: listOption(args['registry-allow']),
+      registryMirrors: registryMirrors(args as unknown as FixArguments),
+      insecureRegistries: listOption(args['insecure-registry']),
+      cacheDir: args['cache-dir'],
+      transforms: transformPaths(args.transform),
+      env: io.env,
+    },
+    progress: args.quiet || args.format === 'json' ? undefined : (line) => io.stderr.write(`${line}\n`),
+  });
+  const code = verifyExitCode(report);
+  io.stdout.write(args.format === 'json' ? verifyJson(report, code) : verifyText(report));
+  io.stderr.write(verifyProblems(report));
+  if (report.fixedDockerfile && !args.quiet && args.format !== 'json') io.stderr.write(`kept ${report.original?.tag ?? ''}${report.fixed?.ok ? ` and ${report.fixed.tag}` : ''}; the fixed Dockerfile is ${report.fixedDockerfile}\n`);
+  return code;
+}
+
+interface MigrateArguments {
+  repos?: string[];
+  'repos-file'?: string;
+  shard?: string;
+  branch?: string;
+  force: boolean;
+  author?: string;
+  'report-dir'?: string;
+  format: 'text' | 'json';
+  quiet: boolean;
+  verbose: boolean;
+  only?: string | string[];
+  skip?: string | string[];
+  unsafe: boolean;
+  'cache-mounts': boolean;
+  'runtime-base'?: string;
+  pin: 'version' | 'digest' | 'both';
+  update: boolean;
+  offline: boolean;
+  'registry-allow'?: string | string[];
+  'registry-mirror'?: string | string[];
+  'insecure-registry'?: string | string[];
+  'cache-dir'?: string;
+  transform?: string | string[];
+}
+
+/** `dockopt migrate`: a line per repository on stderr as each finishes, then a summary; exit 2 if any was not migrated cleanly. */
+async function runMigrate(args: MigrateArguments, io: CliIo): Promise<number> {
+  // Loaded on demand: fix, list and explain never need git.
+  const { migrate, parseRepoList, parseShard } = await import('./migrate.js');
+  const { default: path } = await import('node:path');
+  const { readFile } = await import('node:fs/promises');
+  const repos = (args.repos ?? []).map((repo) => (repo === STDIN_PATH ? '-' : repo));
+  const listFile = args['repos-file'] === STDIN_PATH ? '-' : args['repos-file'];
+  if (listFile === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    repos.push(...parseRepoList(Buffer.concat(chunks).toString('utf8'), '.'));
+  } else if (listFile !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(listFile, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read --repos-file ${listFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    repos.push(...parseRepoList(text, path.dirname(listFile)));
+  }
+  const outcomes: import('./migrate.js').RepoOutcome[] = [];
+  const problem = (line: string) => io.stderr.write(`${line}\n`);
+  const info = (line: string) => {
+    if (!args.quiet && args.format === 'text') io.stderr.write(`${line}\n`);
+  };
+  for await (const outcome of migrate(repos, {
+    branch: args.branch,
+    force: args.force,
+    shard: args.shard === undefined ? undefined : parseShard(args.shard),
+    author: args.author,
+    reportDir: args['report-dir'],
+    only: listOption(args.only),
+    skip: listOption(args.skip),
+    unsafe: args.unsafe,
+    cacheMounts: args['cache-mounts'],
+    pin: args.pin,
+    update: args.update,
+    runtimeBase: args['runtime-base'],
+    offline: args.offline,
+    registryAllow: listOption(args['registry-allow']),
+    registryMirrors: registryMirrors(args as unknown as FixArguments),
+    insecureRegistries: listOption(args['insecure-registry']),
+    cacheDir: args['cache-dir'],
+    transforms: transformPaths(args.transform),
+    env: io.env,
+    registryLog: args.verbose ? (line) => io.stderr.write(`registry: ${line}\n`) : undefined,
+  })) {
+    outcomes.push(outcome);
+    const { repo } = outcome;
+    if (outcome.status === 'migrated') {
+      const count = outcome.changedFiles.length;
+      info(`${repo}: migrated: ${count} Dockerfile${count === 1 ? '' : 's'} committed on ${outcome.branch} (${outcome.commit!.slice(0, 12)}); report: ${outcome.report}`);
+    } else if (outcome.status === 'unchanged') info(`${repo}: unchanged`);
+    else if (outcome.status === 'skipped-dirty') problem(`${repo}: skipped: ${outcome.error}`);
+    else if (outcome.status === 'not-a-repo') problem(`${repo}: not a repository: ${outcome.error}`);
+    else problem(`${repo}: error: ${outcome.error}`);
+    if (outcome.leftAlone.length > 0) info(`${repo}: left alone (uncommitted changes): ${outcome.leftAlone.join(', ')}`);
+    if (args.format === 'text') {
+      for (const file of outcome.files) {
+        for (const line of messageLines(toReport({ ...file, path: path.join(repo, file.path) }), args.verbose)) {
+          if (/ error: /.test(line)) problem(line);
+          else if (args.verbose) info(line);
+        }
+      }
+    }
+  }
+  const clean = (outcome: import('./migrate.js').RepoOutcome) => (outcome.status === 'migrated' || outcome.status === 'unchanged') && outcome.files.every((file) => file.errors.length === 0);
+  if (args.format === 'json') {
+    const repositories = outcomes.map(({ files, ...outcome }) => ({
+      ...outcome,
+      errors: files.flatMap((file) => file.errors.map((error) => ({ path: file.path, line: error.line, code: error.code, message: error.transform ? `${error.transform}: ${error.message}` : error.message }))),
+    }));
+    io.stdout.write(`${JSON.stringify({ version: 1, repositories }, null, 2)}\n`);
+  } else {
+    const count = (status: string) => outcomes.filter((outcome) => outcome.status === status).length;
+    const failedFiles = outcomes.reduce((sum, outcome) => sum + outcome.files.filter((file) => file.errors.length > 0).length, 0);
+    info(
+      `${outcomes.length} ${outcomes.length === 1 ? 'repository' : 'repositories'}: ${count('migrated')} migrated, ${count('unchanged')} unchanged, ` +
+        `${count('skipped-dirty')} skipped (dirty), ${count('not-a-repo')} not a repository, ${count('error')} failed; ${failedFiles} Dockerfile${failedFiles === 1 ? '' : 's'} with errors`,
+    );
+  }
+  return outcomes.every(clean) ? EXIT_OK : EXIT_ERROR;
 }
