@@ -6,6 +6,8 @@
 export type DockoptErrorCode =
   /** An option has the wrong type or value, or is not an option at all. */
   | 'INVALID_OPTIONS'
+  /** A config file (.dockopt.json, .dockoptrc, package.json "dockopt") cannot be read, is not JSON, or breaks the schema; `file` and `line` point at it. */
+  | 'INVALID_CONFIG'
   /** --only/--skip (only, skip) names a transform that does not exist. */
   | 'UNKNOWN_TRANSFORM'
   /** A custom transform cannot be loaded or does not have the transform shape. */

@@ -1,0 +1,439 @@
+// Config files: found upward from each Dockerfile (or named with --config),
+// checked with errors that point at the file and line, and resolved, with
+// their per-path overrides, into one flat DockoptConfig per Dockerfile.
+//
+// Where the search stops: the first directory that has a config file wins
+// (nearest wins, no cascading: one file states everything for its tree).
+// The search stops after the repository root (a directory holding .git), the
+// `stopAt` directory, or the filesystem root, whichever comes first; a config
+// file in that directory still counts.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DockoptError } from './errors.js';
+import { CONFIG_KEYS, configValueProblem, type DockoptConfig } from './options.js';
+import { globToRegExp } from './runner.js';
+import { TRANSFORMS } from '../transforms/index.js';
+
+/** The names looked for in each directory, in this order; the first that holds a config wins. */
+export const CONFIG_FILE_NAMES = ['.dockopt.json', '.dockoptrc', 'package.json'] as const;
+
+/** The key of package.json that holds dockopt's config; a package.json without it is passed over. */
+const PACKAGE_JSON_KEY = 'dockopt';
+
+export interface ConfigLookupOptions {
+  /** Use this config file only (the CLI's --config), relative to the current directory; no search. */
+  readonly explicitConfigPath?: string;
+  /** Search no higher than this directory (it is still searched itself). */
+  readonly stopAt?: string;
+  /** Parsed files and directory lookups to reuse; default: one cache for the process (see clearConfigCache). */
+  readonly cache?: ConfigCache;
+}
+
+export interface ResolvedConfig {
+  /** The settings for this Dockerfile, overrides applied; {} when there is no config file. Frozen: shared between files. */
+  readonly config: DockoptConfig;
+  /**
+   * Where the settings came from: the config file, then each override that
+   * applied, as JSON pointers (`/repo/.dockopt.json#/overrides/1`;
+   * `/repo/package.json#/dockopt`). Two files with equal sources have the
+   * same config object, so the list is a key to group files by.
+   */
+  readonly sources: readonly string[];
+}
+
+/**
+ * The config for one Dockerfile. Throws DockoptError 'INVALID_CONFIG' (with
+ * `file` and `line`) when the config file that applies cannot be read, is not
+ * JSON, or breaks the schema.
+ */
+export async function configForFile(dockerfilePath: string, options: ConfigLookupOptions = {}): Promise<ResolvedConfig> {
+  const cache = options.cache ?? defaultCache;
+  const config = options.explicitConfigPath !== undefined ? await explicitConfig(cache, options.explicitConfigPath) : await nearestConfig(cache, path.dirname(path.resolve(dockerfilePath)), options.stopAt);
+  if (config === undefined) return NO_CONFIG;
+  return config.resolve(path.resolve(dockerfilePath));
+}
+
+/**
+ * Remembers parsed config files and which config each directory leads to,
+ * so a run over thousands of Dockerfiles reads each config file once. A file
+ * edited while the cache lives is not read again: one run sees one config.
+ */
+export interface ConfigCache {
+  readonly files: Map<string, Promise<ConfigFile | undefined>>;
+  readonly directories: Map<string, Promise<ConfigFile | undefined>>;
+}
+
+export function createConfigCache(): ConfigCache {
+  return { files: new Map(), directories: new Map() };
+}
+
+let defaultCache = createConfigCache();
+
+/** Forgets every config file read with the default cache, so later calls see edits (for long-lived processes). */
+export function clearConfigCache(): void {
+  defaultCache = createConfigCache();
+}
+
+const NO_CONFIG: ResolvedConfig = Object.freeze({ config: Object.freeze({}), sources: Object.freeze([]) });
+
+function explicitConfig(cache: ConfigCache, given: string): Promise<ConfigFile | undefined> {
+  const file = path.resolve(given);
+  return remember(cache.files, `explicit\0${file}`, async () => {
+    const text = await readConfigText(file, true);
+    return parseConfigFile(file, text!, true);
+  });
+}
+
+function nearestConfig(cache: ConfigCache, directory: string, stopAt: string | undefined): Promise<ConfigFile | undefined> {
+  const boundary = stopAt === undefined ? undefined : path.resolve(stopAt);
+  return remember(cache.directories, `${directory}\0${boundary ?? ''}`, async () => {
+    const own = await configIn(cache, directory);
+    if (own !== undefined) return own;
+    const parent = path.dirname(directory);
+    if (parent === directory || directory === boundary || (await exists(path.join(directory, '.git')))) return undefined;
+    return nearestConfig(cache, parent, stopAt);
+  });
+}
+
+async function configIn(cache: ConfigCache, directory: string): Promise<ConfigFile | undefined> {
+  for (const name of CONFIG_FILE_NAMES) {
+    const file = path.join(directory, name);
+    const config = await remember(cache.files, `found\0${file}`, async () => {
+      const text = await readConfigText(file, false);
+      return text === undefined ? undefined : parseConfigFile(file, text, false);
+    });
+    if (config !== undefined) return config;
+  }
+  return undefined;
+}
+
+/** Concurrent lookups of one key share one promise, so a file is read once however many Dockerfiles ask at the same time. */
+function remember<T>(map: Map<string, Promise<T>>, key: string, compute: () => Promise<T>): Promise<T> {
+  let promise = map.get(key);
+  if (promise === undefined) {
+    promise = compute();
+    map.set(key, promise);
+  }
+  return promise;
+}
+
+/** The file's text; undefined when a searched-for file is absent (a named one must exist). */
+async function readConfigText(file: string, required: boolean): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!required && (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR')) return undefined;
+    throw new DockoptError('INVALID_CONFIG', `${displayPath(file)}: cannot read config file: ${code ?? (error as Error).message}`, { file, cause: error });
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Override {
+  readonly patterns: readonly RegExp[];
+  readonly settings: DockoptConfig;
+  readonly source: string;
+}
+
+/** A parsed, checked config file; resolve() gives a Dockerfile its settings. */
+export interface ConfigFile {
+  readonly file: string;
+  resolve(dockerfile: string): ResolvedConfig;
+}
+
+/**
+ * Parses and checks a config file's text. A package.json without a "dockopt"
+ * key is no config (undefined) unless it was named explicitly.
+ */
+export function parseConfigFile(file: string, text: string, explicit: boolean): ConfigFile | undefined {
+  const directory = path.dirname(file);
+  const isPackageJson = path.basename(file) === 'package.json';
+  // An unrelated, broken package.json must not stop a run; one that may hold dockopt's settings must.
+  if (isPackageJson && !explicit && !text.includes(`"${PACKAGE_JSON_KEY}"`)) return undefined;
+  const json = parseJsonLocated(file, text);
+  const problem = (pointer: string, message: string): never => {
+    const { line, column } = json.positionOf(pointer);
+    throw new DockoptError('INVALID_CONFIG', `${displayPath(file)}:${line}:${column}: ${message}`, { file, line });
+  };
+  let root = '';
+  if (isPackageJson) {
+    if (!isRecord(json.value)) return problem('', 'package.json must hold a JSON object');
+    if (!Object.hasOwn(json.value, PACKAGE_JSON_KEY)) return explicit ? problem('', `package.json has no "${PACKAGE_JSON_KEY}" key to read the config from`) : undefined;
+    root = `/${PACKAGE_JSON_KEY}`;
+  }
+  const raw = json.at(root);
+  const hasCustomTransforms = isRecord(raw) && (Object.hasOwn(raw, 'transforms') || (Array.isArray(raw.overrides) && raw.overrides.some((entry) => isRecord(entry) && Object.hasOwn(entry, 'transforms'))));
+  const settingsAt = (pointer: string, value: unknown, allowed: readonly string[]): DockoptConfig => {
+    if (!isRecord(value)) return problem(pointer, `${describe(pointer)} must be an object`);
+    const settings: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      const keyPointer = `${pointer}/${escapePointer(key)}`;
+      if (!allowed.includes(key)) return problem(keyPointer, `unknown key "${key}"${suggestion(key, allowed)}; known keys: ${allowed.join(', ')}`);
+      if (key === 'overrides' || key === 'files') continue;
+      const configKey = key as keyof DockoptConfig;
+      const wrong = configValueProblem(configKey, item);
+      if (wrong) return problem(keyPointer, `"${key}" ${wrong}`);
+      if (configKey === 'only' || configKey === 'skip') checkTransformIds(item as string[], keyPointer, key);
+      settings[key] = Object.freeze(relativeToConfig(configKey, item, directory));
+    }
+    return settings as DockoptConfig;
+  };
+  const checkTransformIds = (ids: readonly string[], pointer: string, key: string): void => {
+    // Custom transforms' ids are known only once their modules load; the run checks those (UNKNOWN_TRANSFORM).
+    if (hasCustomTransforms) return;
+    const known = TRANSFORMS.map((transform) => transform.meta.id);
+    for (const [index, id] of ids.entries()) {
+      if (!known.includes(id)) problem(`${pointer}/${index}`, `"${key}" names unknown transform "${id}"${suggestion(id, known)}; known: ${known.join(', ')}`);
+    }
+  };
+
+  const topKeys = [...CONFIG_KEYS, 'overrides'];
+  const overrideKeys = ['files', ...CONFIG_KEYS];
+  const base = settingsAt(root, raw, topKeys);
+  const overrides: Override[] = [];
+  const rawOverrides = (raw as Record<string, unknown>).overrides;
+  if (rawOverrides !== undefined) {
+    const listPointer = `${root}/overrides`;
+    if (!Array.isArray(rawOverrides)) problem(listPointer, '"overrides" must be a list of objects such as { "files": ["legacy/**"], "skip": ["merge-runs"] }');
+    for (const [index, entry] of (rawOverrides as unknown[]).entries()) {
+      const pointer = `${listPointer}/${index}`;
+      const settings = settingsAt(pointer, entry, overrideKeys);
+      const files = (entry as Record<string, unknown>).files;
+      if (files === undefined) problem(pointer, `${describe(pointer)} needs "files": globs relative to the config file's directory, such as ["legacy/**"]`);
+      if (!Array.isArray(files) || files.length === 0 || !files.every((glob) => typeof glob === 'string' && glob.trim() !== '')) {
+        problem(`${pointer}/files`, '"files" must be a non-empty list of globs (such as "legacy/**" or "**/Dockerfile.windows")');
+      }
+      overrides.push({ patterns: (files as string[]).map(globPattern), settings, source: `${file}#${pointer}` });
+    }
+  }
+  return configFile(file, Object.freeze(base), `${file}#${root}`.replace(/#$/, ''), overrides);
+}
+
+function configFile(file: string, base: DockoptConfig, source: string, overrides: readonly Override[]): ConfigFile {
+  const directory = path.dirname(file);
+  // One result per set of applied overrides: files sharing settings share the object.
+  const resolved = new Map<string, ResolvedConfig>();
+  return {
+    file,
+    resolve(dockerfile) {
+      const relative = path.relative(directory, dockerfile).split(path.sep).join('/');
+      // Globs are relative to the config's directory: a Dockerfile outside it (a --config elsewhere) matches none.
+      const inside = !relative.startsWith('../') && !path.isAbsolute(relative);
+      const applied = inside ? overrides.filter((override) => override.patterns.some((pattern) => pattern.test(relative))) : [];
+      const key = applied.map((override) => override.source).join('\n');
+      let result = resolved.get(key);
+      if (result === undefined) {
+        // Later overrides win, key by key; a key's value is replaced, never merged.
+        const config = Object.freeze(Object.assign({}, base, ...applied.map((override) => override.settings)) as DockoptConfig);
+        result = Object.freeze({ config, sources: Object.freeze([source, ...applied.map((override) => override.source)]) });
+        resolved.set(key, result);
+      }
+      return result;
+    },
+  };
+}
+
+/** Overrides' globs use the CLI's glob syntax; `./` is dropped, and `dir/` means everything under dir. */
+function globPattern(glob: string): RegExp {
+  const trimmed = glob.trim().replace(/^(\.\/)+/, '');
+  return globToRegExp(trimmed.endsWith('/') ? `${trimmed}**` : trimmed);
+}
+
+/** Paths in a config file are relative to its directory, not to wherever dockopt runs. */
+function relativeToConfig(key: keyof DockoptConfig, value: unknown, directory: string): unknown {
+  if (key === 'cacheDir') return path.resolve(directory, value as string);
+  if (key === 'transforms') return (value as string[]).map((entry) => (/^file:/i.test(entry) ? entry : path.resolve(directory, entry)));
+  return value;
+}
+
+function describe(pointer: string): string {
+  const match = /\/overrides\/(\d+)$/.exec(pointer);
+  if (match) return `overrides[${match[1]}]`;
+  return pointer === '' ? 'the config' : `"${pointer.slice(pointer.lastIndexOf('/') + 1)}"`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+}
+
+/** ` (did you mean "skip"?)` for a near miss, so a typo is fixed at a glance. */
+function suggestion(given: string, known: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(given.length / 3)) + 1;
+  for (const candidate of known) {
+    const distance = editDistance(given.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best === undefined ? '' : ` (did you mean "${best}"?)`;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+// JSON with positions: JSON.parse says neither where a key is nor (portably)
+// where a syntax error is, and both are what a user needs to fix the file.
+
+interface LocatedJson {
+  readonly value: unknown;
+  /** The value at a JSON pointer ('' is the whole document). */
+  at(pointer: string): unknown;
+  /** 1-based line and column of the key (or array element) a pointer names. */
+  positionOf(pointer: string): { line: number; column: number };
+}
+
+/** Strict JSON (a leading BOM allowed); a syntax error or duplicate key throws INVALID_CONFIG at its line. */
+function parseJsonLocated(file: string, text: string): LocatedJson {
+  const offsets = new Map<string, number>();
+  let index = 0;
+  const fail = (message: string, at = index): never => {
+    const { line, column } = lineAndColumn(text, at);
+    throw new DockoptError('INVALID_CONFIG', `${displayPath(file)}:${line}:${column}: invalid JSON: ${message}`, { file, line });
+  };
+  const found = (): string => (index >= text.length ? 'the end of the file' : JSON.stringify(text[index]));
+  const skipWhitespace = () => {
+    while (index < text.length && (text[index] === ' ' || text[index] === '\t' || text[index] === '\n' || text[index] === '\r')) index++;
+  };
+  const parseString = (): string => {
+    const start = index;
+    index++;
+    while (index < text.length && text[index] !== '"') {
+      if (text.charCodeAt(index) < 0x20) fail('a string cannot span lines or hold control characters');
+      index += text[index] === '\\' ? 2 : 1;
+    }
+    if (index >= text.length) fail('unterminated string', start);
+    index++;
+    try {
+      return JSON.parse(text.slice(start, index)) as string;
+    } catch {
+      return fail('invalid escape in string', start);
+    }
+  };
+  const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  const parseValue = (pointer: string): unknown => {
+    skipWhitespace();
+    const char = text[index];
+    if (char === '{') {
+      index++;
+      const object: Record<string, unknown> = {};
+      skipWhitespace();
+      if (text[index] === '}') {
+        index++;
+        return object;
+      }
+      for (;;) {
+        skipWhitespace();
+        if (text[index] !== '"') fail(`expected a key in double quotes, found ${found()}`);
+        const keyStart = index;
+        const key = parseString();
+        if (Object.hasOwn(object, key)) fail(`duplicate key "${key}"`, keyStart);
+        const childPointer = `${pointer}/${escapePointer(key)}`;
+        offsets.set(childPointer, keyStart);
+        skipWhitespace();
+        if (text[index] !== ':') fail(`expected ":" after key "${key}", found ${found()}`);
+        index++;
+        // defineProperty, not assignment: a "__proto__" key stays a plain key.
+        Object.defineProperty(object, key, { value: parseValue(childPointer), enumerable: true, writable: true, configurable: true });
+        skipWhitespace();
+        if (text[index] === ',') {
+          index++;
+          continue;
+        }
+        if (text[index] === '}') {
+          index++;
+          return object;
+        }
+        return fail(`expected "," or "}", found ${found()}`);
+      }
+    }
+    if (char === '[') {
+      index++;
+      const array: unknown[] = [];
+      skipWhitespace();
+      if (text[index] === ']') {
+        index++;
+        return array;
+      }
+      for (;;) {
+        skipWhitespace();
+        const childPointer = `${pointer}/${array.length}`;
+        offsets.set(childPointer, index);
+        array.push(parseValue(childPointer));
+        skipWhitespace();
+        if (text[index] === ',') {
+          index++;
+          continue;
+        }
+        if (text[index] === ']') {
+          index++;
+          return array;
+        }
+        return fail(`expected "," or "]", found ${found()}`);
+      }
+    }
+    if (char === '"') return parseString();
+    for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
+      if (text.startsWith(word, index)) {
+        index += word.length;
+        return value;
+      }
+    }
+    NUMBER.lastIndex = index;
+    const number = NUMBER.exec(text);
+    if (number) {
+      index += number[0].length;
+      return Number(number[0]);
+    }
+    return fail(`expected a value, found ${found()}`);
+  };
+
+  if (text.startsWith('\uFEFF')) index = 1;
+  skipWhitespace();
+  offsets.set('', index);
+  const value = parseValue('');
+  skipWhitespace();
+  if (index < text.length) fail(`unexpected ${found()} after the end of the JSON value`);
+  return {
+    value,
+    at(pointer) {
+      let current: unknown = value;
+      for (const part of pointer.split('/').slice(1)) current = (current as Record<string, unknown>)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+      return current;
+    },
+    positionOf(pointer) {
+      return lineAndColumn(text, offsets.get(pointer) ?? 0);
+    },
+  };
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const lineStart = Math.max(before.lastIndexOf('\n'), before.lastIndexOf('\r')) + 1;
+  return { line: before.split(/\r\n|\r|\n/).length, column: offset - lineStart + 1 };
+}
