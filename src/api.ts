@@ -2,7 +2,8 @@
 // Importing it does nothing; work (and the bash grammar's loading) starts
 // with the first fix.
 import { DockoptError, throwIfAborted } from './errors.js';
-import { FILES_OPTIONS, prepareRun, validateOptions, WRITE_OPTION, type DockoptOptions } from './options.js';
+import { configForFile, createConfigCache, type ConfigCache } from './config.js';
+import { FILES_OPTIONS, prepareRun, validateOptions, WRITE_OPTION, type DockoptConfig, type DockoptOptions } from './options.js';
 import { unifiedDiff } from './report.js';
 import type { FileResult, TextResult } from './results.js';
 import { discoverFiles, processAndWrite, processFiles, processText, unreadable } from './runner.js';
@@ -12,6 +13,13 @@ import { TRANSFORMS } from '../transforms/index.js';
 export interface FixFileOptions extends DockoptOptions {
   /** Replace each changed file on disk, atomically (the CLI's --write). Default false: nothing is written. */
   readonly write?: boolean;
+  /**
+   * Config files: true reads the nearest .dockopt.json, .dockoptrc or package.json "dockopt"
+   * above each Dockerfile (as the CLI does), a path uses that file for every Dockerfile, false
+   * (the default for the API) reads none. A config file's settings sit between the `config`
+   * option (below) and the other options (above).
+   */
+  readonly configFile?: boolean | string;
 }
 
 export interface FixFilesOptions extends FixFileOptions {
@@ -37,10 +45,20 @@ export async function fixText(text: string, options: DockoptOptions = {}): Promi
 /** Fixes one file (and with `write`, replaces it). Problems with the file are in the result's `errors`. */
 export async function fixFile(file: string, options: FixFileOptions = {}): Promise<FileResult> {
   if (typeof file !== 'string' || file === '') throw new DockoptError('INVALID_OPTIONS', 'fixFile takes a file path');
-  const checked = validateOptions<FixFileOptions>(options, WRITE_OPTION);
-  const run = await prepareRun(checked);
+  const { configFile, ...checked } = validateOptions<FixFileOptions>(options, WRITE_OPTION);
+  const { config } = await lookupConfig(file, configFile, createConfigCache());
+  const run = await prepareRun(withConfigFile(checked, config));
   throwIfAborted(run.signal);
   return processAndWrite(file, run.engine, checked.write ?? false);
+}
+
+function lookupConfig(file: string, configFile: boolean | string | undefined, cache: ConfigCache): Promise<{ config: DockoptConfig; sources: readonly string[] }> {
+  if (configFile === undefined || configFile === false) return Promise.resolve({ config: {}, sources: [] });
+  return configForFile(file, { explicitConfigPath: typeof configFile === 'string' ? configFile : undefined, cache });
+}
+
+function withConfigFile<T extends DockoptOptions>(options: T, fileConfig: DockoptConfig): T {
+  return Object.keys(fileConfig).length === 0 ? options : { ...options, config: { ...options.config, ...fileConfig } };
 }
 
 /**
@@ -58,16 +76,31 @@ export async function* fixFiles(globOrPaths: string | readonly string[], options
   if (!Array.isArray(paths) || !paths.every((item) => typeof item === 'string' && item !== '')) {
     throw new DockoptError('INVALID_OPTIONS', 'fixFiles takes a path or glob, or a list of them');
   }
-  const { onDiscovered, jobs, ...rest } = validateOptions<FixFilesOptions>(options, FILES_OPTIONS);
-  const checked: FixFileOptions = rest;
-  const run = await prepareRun(checked);
+  const { onDiscovered, jobs, configFile, ...checked } = validateOptions<FixFilesOptions>(options, FILES_OPTIONS);
   const { files, missing } = await discoverFiles(paths);
-  throwIfAborted(run.signal);
+  // Files that share a config file (and override set) share one run, so a migration over a
+  // few repositories prepares a few runs, each spread over the worker threads.
+  const cache = createConfigCache();
+  const groups = new Map<string, { config: DockoptConfig; files: string[]; indexes: number[] }>();
+  for (const [index, file] of files.entries()) {
+    const { config, sources } = await lookupConfig(file, configFile, cache);
+    const key = sources.join('\n');
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { config, files: [], indexes: [] }));
+    group.files.push(file);
+    group.indexes.push(missing.length + index);
+  }
+  if (groups.size === 0) groups.set('', { config: {}, files: [], indexes: [] });
+  // Every run is prepared before the first result, so option and config errors reject the first iteration.
+  const runs = await Promise.all([...groups.values()].map(async (group) => ({ group, run: await prepareRun(withConfigFile(checked, group.config)) })));
+  throwIfAborted(checked.signal);
   onDiscovered?.(missing.length + files.length);
   const write = checked.write ?? false;
   for (const [index, file] of missing.entries()) yield unreadable(file, index, 'no such file or directory');
-  for await (const result of processFiles(files, run.engine, { write, workerPlan: run.workerPlan(write), signal: run.signal, jobs })) {
-    yield { ...result, index: missing.length + result.index };
+  for (const { group, run } of runs) {
+    for await (const result of processFiles(group.files, run.engine, { write, workerPlan: run.workerPlan(write), signal: run.signal, jobs })) {
+      yield { ...result, index: group.indexes[result.index] };
+    }
   }
 }
 

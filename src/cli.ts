@@ -1,9 +1,13 @@
 // Command line: argument parsing (yargs), terminal output and exit codes.
 // Everything it does goes through the public API (src/index.ts).
+import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createProgress } from './progress.js';
-import { decodeDockerfile, DockoptError, fixFiles, fixText, listTransforms, loadTransform, type FileResult, type FixFileOptions, type TransformInfo } from './index.js';
+import { markdownReport } from './report-markdown.js';
+import { sarifReport } from './report-sarif.js';
+import { dockoptVersion } from './version.js';
+import { configForFile, decodeDockerfile, DockoptError, fixFiles, fixText, listTransforms, loadTransform, type DockoptOptions, type FileResult, type FixFileOptions, type TransformInfo } from './index.js';
 import { colorizeDiff, jsonReport, messageLines, summarize, summaryLine, unifiedDiff, useColor, type FileReport } from './report.js';
 import { BUILDER_NAMES, verifyDockerfile, verifyExitCode, type BuilderName } from './verify.js';
 import { verifyJson, verifyProblems, verifyText } from './verify-table.js';
@@ -31,7 +35,7 @@ interface FixArguments {
   unsafe: boolean;
   quiet: boolean;
   verbose: boolean;
-  format: 'text' | 'json';
+  format: 'text' | 'json' | 'sarif' | 'markdown';
   'cache-mounts': boolean;
   jobs?: number;
   'stdin-filename': string;
@@ -50,6 +54,79 @@ interface FixArguments {
 const transformPaths = (value: unknown): string[] | undefined => (value === undefined ? undefined : (Array.isArray(value) ? value : [value]).map(String));
 
 const TRANSFORM_OPTION = { type: 'string', alias: 't', describe: 'Also run the custom transform in this module (its default export); may be repeated' } as const;
+
+/**
+ * What fix, verify and migrate share: which transforms run and their settings.
+ * None has a default here, so that a flag the user did not type leaves the
+ * config file's value (and then the built-in default) in force.
+ */
+const TRANSFORM_SELECTION_OPTIONS = {
+  only: { type: 'string', describe: 'Run only these transforms (comma-separated ids); their unsafe fixes apply' },
+  skip: { type: 'string', describe: 'Do not run these transforms (comma-separated ids)' },
+  unsafe: { type: 'boolean', describe: 'Also run unsafe transforms and apply unsafe fixes [default: false]' },
+  'cache-mounts': { type: 'boolean', describe: 'pkg-cleanup: use BuildKit cache mounts instead of cleaning caches [default: false]' },
+  'runtime-base': { type: 'string', describe: 'multi-stage: base image of the runtime stage (default: chosen from the build image)' },
+  pin: { choices: ['version', 'digest', 'both'], describe: 'pin-base: pin the exact version tag, the digest, or both [default: both]' },
+  update: { type: 'boolean', describe: 'pin-base: move exact tags to the newest patch of their line (unsafe) [default: false]' },
+  offline: { type: 'boolean', describe: 'pin-base: answer from the disk cache only, contact no registry [default: false]' },
+  'registry-allow': { type: 'string', describe: 'pin-base: the only registries that may be contacted (comma-separated hosts)' },
+  'registry-mirror': { type: 'string', describe: 'pin-base: REGISTRY=URL, ask URL instead of REGISTRY (e.g. docker.io=https://mirror.example)' },
+  'insecure-registry': { type: 'string', describe: 'pin-base: registries to reach over plain http (loopback always may)' },
+  'cache-dir': { type: 'string', describe: 'pin-base: cache directory (default: the user cache dir, e.g. ~/.cache/dockopt)' },
+  transform: TRANSFORM_OPTION,
+} as const;
+
+/** --config / --no-config-lookup, for the commands that fix files (fix, verify). */
+const CONFIG_OPTIONS = {
+  config: { type: 'string', describe: 'Use this config file for every Dockerfile instead of the nearest .dockopt.json, .dockoptrc or package.json "dockopt" above each' },
+  'config-lookup': { type: 'boolean', default: true, describe: 'Look for config files (--no-config-lookup: use none)' },
+} as const;
+
+interface TransformSelectionArguments {
+  only?: string | string[];
+  skip?: string | string[];
+  unsafe?: boolean;
+  'cache-mounts'?: boolean;
+  'runtime-base'?: string;
+  pin?: 'version' | 'digest' | 'both';
+  update?: boolean;
+  offline?: boolean;
+  'registry-allow'?: string | string[];
+  'registry-mirror'?: string | string[];
+  'insecure-registry'?: string | string[];
+  'cache-dir'?: string;
+  transform?: string | string[];
+  verbose?: boolean;
+  config?: string;
+  'config-lookup'?: boolean;
+}
+
+/** The API options the shared flags stand for. */
+function dockoptOptionsFrom(args: TransformSelectionArguments, io: CliIo): DockoptOptions {
+  return {
+    only: listOption(args.only),
+    skip: listOption(args.skip),
+    unsafe: args.unsafe,
+    cacheMounts: args['cache-mounts'],
+    pin: args.pin,
+    update: args.update,
+    runtimeBase: args['runtime-base'],
+    offline: args.offline,
+    registryAllow: listOption(args['registry-allow']),
+    registryMirrors: registryMirrors(args),
+    insecureRegistries: listOption(args['insecure-registry']),
+    cacheDir: args['cache-dir'],
+    transforms: transformPaths(args.transform),
+    env: io.env,
+    registryLog: args.verbose ? (line) => io.stderr.write(`registry: ${line}\n`) : undefined,
+  };
+}
+
+/** true = the nearest config file above each Dockerfile; a path = that one; false = none. */
+function configFileChoice(args: TransformSelectionArguments): boolean | string {
+  if (args.config !== undefined) return args.config;
+  return args['config-lookup'] !== false;
+}
 
 const listOption = (value: unknown): string[] | undefined => {
   if (value === undefined) return undefined;
@@ -75,24 +152,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           .option('write', { alias: 'w', type: 'boolean', default: false, describe: 'Write the fixes in place (atomically)' })
           .option('check', { type: 'boolean', default: false, describe: 'Only list files that would change; exit 1 if any would' })
           .option('diff', { type: 'boolean', default: false, describe: 'With "-": print a diff instead of the fixed Dockerfile' })
-          .option('only', { type: 'string', describe: 'Run only these transforms (comma-separated ids); their unsafe fixes apply' })
-          .option('skip', { type: 'string', describe: 'Do not run these transforms (comma-separated ids)' })
-          .option('unsafe', { type: 'boolean', default: false, describe: 'Also run unsafe transforms and apply unsafe fixes' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing on stderr but errors' })
           .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Also print notes: what was left alone and why' })
-          .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format' })
+          .option('format', { choices: ['text', 'json', 'sarif', 'markdown'] as const, default: 'text' as const, describe: 'Output: text (a diff), json, sarif (code scanning) or markdown (a pull-request description)' })
           .option('jobs', { alias: 'j', type: 'number', describe: 'Most threads for large batches (default: one per core; 1 = no worker threads)' })
-          .option('cache-mounts', { type: 'boolean', default: false, describe: 'pkg-cleanup: use BuildKit cache mounts instead of cleaning caches' })
           .option('stdin-filename', { type: 'string', default: 'Dockerfile', describe: 'Name shown for stdin input' })
-          .option('runtime-base', { type: 'string', describe: 'multi-stage: base image of the runtime stage (default: chosen from the build image)' })
-          .option('pin', { choices: ['version', 'digest', 'both'] as const, default: 'both' as const, describe: 'pin-base: pin the exact version tag, the digest, or both' })
-          .option('update', { type: 'boolean', default: false, describe: 'pin-base: move exact tags to the newest patch of their line (unsafe)' })
-          .option('offline', { type: 'boolean', default: false, describe: 'pin-base: answer from the disk cache only, contact no registry' })
-          .option('registry-allow', { type: 'string', describe: 'pin-base: the only registries that may be contacted (comma-separated hosts)' })
-          .option('registry-mirror', { type: 'string', describe: 'pin-base: REGISTRY=URL, ask URL instead of REGISTRY (e.g. docker.io=https://mirror.example)' })
-          .option('insecure-registry', { type: 'string', describe: 'pin-base: registries to reach over plain http (loopback always may)' })
-          .option('cache-dir', { type: 'string', describe: 'pin-base: cache directory (default: the user cache dir, e.g. ~/.cache/dockopt)' })
-          .option('transform', TRANSFORM_OPTION)
+          .options(TRANSFORM_SELECTION_OPTIONS)
+          .options(CONFIG_OPTIONS)
           .check((args) => {
             if (args.write && args.check) throw new Error('--write and --check cannot be used together');
             return true;
@@ -149,19 +215,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           .option('storage-driver', { type: 'string', describe: 'podman/buildah: storage driver, e.g. overlay or vfs' })
           .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing on stderr but errors' })
-          .option('only', { type: 'string', describe: 'Fix with only these transforms (comma-separated ids); their unsafe fixes apply' })
-          .option('skip', { type: 'string', describe: 'Do not run these transforms (comma-separated ids)' })
-          .option('unsafe', { type: 'boolean', default: false, describe: 'Also run unsafe transforms and apply unsafe fixes' })
-          .option('cache-mounts', { type: 'boolean', default: false, describe: 'pkg-cleanup: use BuildKit cache mounts instead of cleaning caches' })
-          .option('runtime-base', { type: 'string', describe: 'multi-stage: base image of the runtime stage (default: chosen from the build image)' })
-          .option('pin', { choices: ['version', 'digest', 'both'] as const, default: 'both' as const, describe: 'pin-base: pin the exact version tag, the digest, or both' })
-          .option('update', { type: 'boolean', default: false, describe: 'pin-base: move exact tags to the newest patch of their line (unsafe)' })
-          .option('offline', { type: 'boolean', default: false, describe: 'pin-base: answer from the disk cache only, contact no registry' })
-          .option('registry-allow', { type: 'string', describe: 'pin-base: the only registries that may be contacted (comma-separated hosts)' })
-          .option('registry-mirror', { type: 'string', describe: 'pin-base: REGISTRY=URL, ask URL instead of REGISTRY' })
-          .option('insecure-registry', { type: 'string', describe: 'pin-base: registries to reach over plain http (loopback always may)' })
-          .option('cache-dir', { type: 'string', describe: 'pin-base: cache directory (default: the user cache dir, e.g. ~/.cache/dockopt)' })
-          .option('transform', TRANSFORM_OPTION),
+          .options(TRANSFORM_SELECTION_OPTIONS)
+          .options(CONFIG_OPTIONS),
       async (args) => {
         exitCode = await reportingDockoptErrors(() => runVerify(args as unknown as VerifyArguments, io));
       },
@@ -181,19 +236,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'json: the outcomes on stdout' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing on stderr but problems' })
           .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Also print each fix and note' })
-          .option('only', { type: 'string', describe: 'Run only these transforms (comma-separated ids); their unsafe fixes apply' })
-          .option('skip', { type: 'string', describe: 'Do not run these transforms (comma-separated ids)' })
-          .option('unsafe', { type: 'boolean', default: false, describe: 'Also run unsafe transforms and apply unsafe fixes' })
-          .option('cache-mounts', { type: 'boolean', default: false, describe: 'pkg-cleanup: use BuildKit cache mounts instead of cleaning caches' })
-          .option('runtime-base', { type: 'string', describe: 'multi-stage: base image of the runtime stage (default: chosen from the build image)' })
-          .option('pin', { choices: ['version', 'digest', 'both'] as const, default: 'both' as const, describe: 'pin-base: pin the exact version tag, the digest, or both' })
-          .option('update', { type: 'boolean', default: false, describe: 'pin-base: move exact tags to the newest patch of their line (unsafe)' })
-          .option('offline', { type: 'boolean', default: false, describe: 'pin-base: answer from the disk cache only, contact no registry' })
-          .option('registry-allow', { type: 'string', describe: 'pin-base: the only registries that may be contacted (comma-separated hosts)' })
-          .option('registry-mirror', { type: 'string', describe: 'pin-base: REGISTRY=URL, ask URL instead of REGISTRY' })
-          .option('insecure-registry', { type: 'string', describe: 'pin-base: registries to reach over plain http (loopback always may)' })
-          .option('cache-dir', { type: 'string', describe: 'pin-base: cache directory (default: the user cache dir, e.g. ~/.cache/dockopt)' })
-          .option('transform', TRANSFORM_OPTION)
+          .options(TRANSFORM_SELECTION_OPTIONS)
           .check((args) => {
             if ((args.repos ?? []).length === 0 && args['repos-file'] === undefined) throw new Error('Give repositories, or --repos-file');
             return true;
@@ -202,7 +245,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         exitCode = await reportingDockoptErrors(() => runMigrate(args as unknown as MigrateArguments, io));
       },
     )
-    .demandCommand(1, 'Give a command: fix, list or explain')
+    .demandCommand(1, 'Give a command: fix, list, explain, verify or migrate')
     .strict()
     .help()
     .alias('h', 'help')
@@ -265,24 +308,7 @@ export function explainText(meta: TransformInfo): string {
 }
 
 async function runFix(args: FixArguments, io: CliIo): Promise<number> {
-  const options: FixFileOptions = {
-    only: listOption(args.only),
-    skip: listOption(args.skip),
-    unsafe: args.unsafe,
-    cacheMounts: args['cache-mounts'],
-    pin: args.pin,
-    update: args.update,
-    runtimeBase: args['runtime-base'],
-    offline: args.offline,
-    registryAllow: listOption(args['registry-allow']),
-    registryMirrors: registryMirrors(args),
-    insecureRegistries: listOption(args['insecure-registry']),
-    cacheDir: args['cache-dir'],
-    transforms: transformPaths(args.transform),
-    env: io.env,
-    registryLog: args.verbose ? (line) => io.stderr.write(`registry: ${line}\n`) : undefined,
-    write: args.write,
-  };
+  const options: FixFileOptions = { ...dockoptOptionsFrom(args, io), configFile: configFileChoice(args), write: args.write };
   const paths = args.paths.length > 0 ? args.paths : ['.'];
   if (paths.includes(STDIN_PATH)) {
     if (paths.length > 1) throw new UsageError('"-" (stdin) cannot be combined with other paths');
@@ -300,9 +326,12 @@ async function runFix(args: FixArguments, io: CliIo): Promise<number> {
     progress.finish();
   }
   // Results arrive as files finish; the output follows discovery order.
-  const all = results.sort((a, b) => a.index - b.index).map(toReport);
+  const sorted = results.sort((a, b) => a.index - b.index);
+  const all = sorted.map(toReport);
   const color = useColor(io.stdout, io.env);
-  if (args.format === 'json') {
+  if (args.format === 'sarif' || args.format === 'markdown') {
+    io.stdout.write(await machineReport(args.format, sorted, args.transform));
+  } else if (args.format === 'json') {
     io.stdout.write(`${JSON.stringify(jsonReport(all, args.write), null, 2)}\n`);
   } else {
     for (const report of all) {
@@ -321,7 +350,7 @@ async function runFix(args: FixArguments, io: CliIo): Promise<number> {
   return exitCodeFor(all, args.check);
 }
 
-function registryMirrors(args: FixArguments): Record<string, string> | undefined {
+function registryMirrors(args: Pick<TransformSelectionArguments, 'registry-mirror'>): Record<string, string> | undefined {
   const mirrors = listOption(args['registry-mirror']);
   if (mirrors === undefined) return undefined;
   const endpoints: Record<string, string> = {};
@@ -353,6 +382,13 @@ function exitCodeFor(reports: readonly FileReport[], check: boolean): number {
   return EXIT_OK;
 }
 
+/** SARIF for code scanning, or markdown for a pull-request description; both name every transform that could run. */
+async function machineReport(format: 'sarif' | 'markdown', results: readonly FileResult[], transformArgs: string | string[] | undefined): Promise<string> {
+  const transforms = await knownTransforms(transformArgs);
+  if (format === 'markdown') return markdownReport(results, { transforms });
+  return `${JSON.stringify(sarifReport(results, transforms, { toolVersion: dockoptVersion() }), null, 2)}\n`;
+}
+
 async function fixStdin(args: FixArguments, options: FixFileOptions, io: CliIo): Promise<number> {
   const chunks: Buffer[] = [];
   for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
@@ -364,9 +400,14 @@ async function fixStdin(args: FixArguments, options: FixFileOptions, io: CliIo):
     io.stdout.write(bytes);
     return EXIT_ERROR;
   }
-  const { write: _stdinIsNeverWritten, ...textOptions } = options;
-  const report = toReport({ ...(await fixText(decoded.text, textOptions)), path: name, written: false });
-  if (args.format === 'json') {
+  const { write: _stdinIsNeverWritten, configFile, ...textOptions } = options;
+  // stdin has no directory of its own: the config is the one that --stdin-filename's path would get.
+  const fileConfig = configFile === false || configFile === undefined ? {} : (await configForFile(path.resolve(name), { explicitConfigPath: typeof configFile === 'string' ? configFile : undefined })).config;
+  const result: FileResult = { ...(await fixText(decoded.text, { ...textOptions, config: { ...textOptions.config, ...fileConfig } })), path: name, index: 0, written: false };
+  const report = toReport(result);
+  if (args.format === 'sarif' || args.format === 'markdown') {
+    io.stdout.write(await machineReport(args.format, [result], args.transform));
+  } else if (args.format === 'json') {
     io.stdout.write(`${JSON.stringify(jsonReport([report], false), null, 2)}\n`);
   } else if (args.check) {
     if (report.status === 'changed') io.stdout.write(`${name}\n`);
@@ -416,22 +457,7 @@ async function runVerify(args: VerifyArguments, io: CliIo): Promise<number> {
     buildArgs,
     target: args.target,
     keep: args.keep,
-    fix: {
-      only: listOption(args.only),
-      skip: listOption(args.skip),
-      unsafe: args.unsafe,
-      cacheMounts: args['cache-mounts'],
-      pin: args.pin,
-      update: args.update,
-      runtimeBase: args['runtime-base'],
-      offline: args.offline,
-      registryAllow: listOption(args['registry-allow']),
-      registryMirrors: registryMirrors(args as unknown as FixArguments),
-      insecureRegistries: listOption(args['insecure-registry']),
-      cacheDir: args['cache-dir'],
-      transforms: transformPaths(args.transform),
-      env: io.env,
-    },
+    fix: { ...dockoptOptionsFrom({ ...args, verbose: false }, io), configFile: configFileChoice(args) },
     progress: args.quiet || args.format === 'json' ? undefined : (line) => io.stderr.write(`${line}\n`),
   });
   const code = verifyExitCode(report);
@@ -499,21 +525,7 @@ async function runMigrate(args: MigrateArguments, io: CliIo): Promise<number> {
     shard: args.shard === undefined ? undefined : parseShard(args.shard),
     author: args.author,
     reportDir: args['report-dir'],
-    only: listOption(args.only),
-    skip: listOption(args.skip),
-    unsafe: args.unsafe,
-    cacheMounts: args['cache-mounts'],
-    pin: args.pin,
-    update: args.update,
-    runtimeBase: args['runtime-base'],
-    offline: args.offline,
-    registryAllow: listOption(args['registry-allow']),
-    registryMirrors: registryMirrors(args as unknown as FixArguments),
-    insecureRegistries: listOption(args['insecure-registry']),
-    cacheDir: args['cache-dir'],
-    transforms: transformPaths(args.transform),
-    env: io.env,
-    registryLog: args.verbose ? (line) => io.stderr.write(`registry: ${line}\n`) : undefined,
+    ...dockoptOptionsFrom(args, io),
   })) {
     outcomes.push(outcome);
     const { repo } = outcome;

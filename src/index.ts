@@ -10,3 +10,4 @@ export { defineTransform, Edit, type Finding, type Safety, type Transform, type 
 export type { DockerfileDocument, InstructionInfo, Stage, Span } from './dockerfile.js';
 export { ResolveError, type ResolveErrorKind, type ImageResolver, type ImageConfig, type ManifestSummary, type Platform } from './resolver.js';
 export type { ImageReference } from './image-ref.js';
+export { configForFile, clearConfigCache, type ResolvedConfig } from './config.js';

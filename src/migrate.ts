@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dockoptVersion } from './version.js';
 import { DockoptError, throwIfAborted } from './errors.js';
 import { prepareRun, validateOptions, type DockoptOptions } from './options.js';
 import { markdownReport } from './report-markdown.js';
@@ -425,19 +426,6 @@ async function checkBranchName(branch: string, env: NodeJS.ProcessEnv): Promise<
   if (check.code !== 0) throw new DockoptError('INVALID_OPTIONS', `"${branch}" is not a valid branch name`);
 }
 
-let cachedVersion: string | undefined;
-
-/** dockopt's version from its package.json (found from src/ and from the compiled dist/src/). */
-function dockoptVersion(): string {
-  if (cachedVersion !== undefined) return cachedVersion;
-  for (const candidate of ['../package.json', '../../package.json']) {
-    const file = fileURLToPath(new URL(candidate, import.meta.url));
-    if (!existsSync(file)) continue;
-    const manifest = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-    if (manifest.name === 'dockopt' && manifest.version) return (cachedVersion = manifest.version);
-  }
-  throw new DockoptError('INTERNAL_ERROR', "dockopt's package.json was not found next to its code");
-}
 
 function toPosix(file: string): string {
   return file.split(path.sep).join('/');

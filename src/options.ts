@@ -144,7 +144,11 @@ export function validateOptions<T extends DockoptOptions>(value: unknown, extra:
   return options;
 }
 
-export const WRITE_OPTION: Readonly<Record<string, Check>> = { write: isBoolean };
+const isConfigFileChoice: Check = (value) =>
+  typeof value === 'boolean' || (typeof value === 'string' && value.trim() !== '') ? undefined : 'must be true, false or a config file path';
+
+/** fixFile's own options: write, and which config file applies (the CLI's --config, or the nearest one). */
+export const WRITE_OPTION: Readonly<Record<string, Check>> = { write: isBoolean, configFile: isConfigFileChoice };
 
 /** fixFiles' own options: write, and a callback told how many results to expect (for progress bars). */
 export const FILES_OPTIONS: Readonly<Record<string, Check>> = {
@@ -176,7 +180,10 @@ export interface PreparedRun {
 
 /** Options → the engine's options: merged with the config, custom transforms loaded, transforms selected, resolver made. */
 export async function prepareRun(options: DockoptOptions): Promise<PreparedRun> {
-  const settings: DockoptOptions = { ...options.config, ...definedOnly(options) };
+  const merged: DockoptOptions = { ...options.config, ...definedOnly(options) };
+  // Naming transforms with `only` is a decision about exactly what runs: a config's `skip`
+  // (a standing default) does not take them away again; a `skip` given with it still does.
+  const settings: DockoptOptions = options.only !== undefined && options.skip === undefined ? { ...merged, skip: undefined } : merged;
   throwIfAborted(settings.signal);
   const entries = settings.transforms ?? [];
   const custom = await Promise.all(

@@ -239,3 +239,54 @@ describe('list and explain', () => {
     expect(result.stderr).toMatch(/known: .*merge-runs/);
   });
 });
+
+describe('config files', () => {
+  test('the nearest .dockopt.json applies, with per-path overrides; typed flags win', () => {
+    const dir = tree({
+      '.git/HEAD': 'ref: refs/heads/main\n',
+      '.dockopt.json': JSON.stringify({ skip: ['merge-runs'], overrides: [{ files: ['legacy/**'], skip: [] }] }),
+      'app/Dockerfile': MERGEABLE,
+      'legacy/Dockerfile': MERGEABLE,
+    });
+    expect(dockopt(['fix', '--check', '.'], { cwd: dir }).stdout).toBe('legacy/Dockerfile\n');
+    // --only on the command line beats the config's skip.
+    expect(dockopt(['fix', '--check', '--only', 'merge-runs', '.'], { cwd: dir }).stdout).toBe('app/Dockerfile\nlegacy/Dockerfile\n');
+    expect(dockopt(['fix', '--check', '--no-config-lookup', '.'], { cwd: dir }).stdout).toBe('app/Dockerfile\nlegacy/Dockerfile\n');
+  });
+
+  test('--config uses one file for everything; stdin gets the config of --stdin-filename', () => {
+    const dir = tree({ 'strict.json': JSON.stringify({ skip: ['merge-runs'] }), Dockerfile: MERGEABLE, 'svc/.dockoptrc': JSON.stringify({ skip: ['merge-runs'] }) });
+    expect(dockopt(['fix', '--check', '--config', 'strict.json', 'Dockerfile'], { cwd: dir }).code).toBe(0);
+    expect(dockopt(['fix', '-', '--stdin-filename', 'svc/Dockerfile'], { cwd: dir, input: MERGEABLE }).stdout).toBe(MERGEABLE);
+    expect(dockopt(['fix', '-'], { cwd: dir, input: MERGEABLE }).stdout).not.toBe(MERGEABLE);
+  });
+
+  test('an invalid config file is an error naming the file and line', () => {
+    const dir = tree({ '.dockopt.json': '{\n  "skip": ["merge-runs"],\n  "unsafe": "yes"\n}\n', Dockerfile: MERGEABLE });
+    const result = dockopt(['fix', '.'], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/\.dockopt\.json:3:\d+: .*"unsafe" must be true or false/);
+  });
+});
+
+describe('--format sarif and markdown', () => {
+  test('sarif: a SARIF 2.1.0 log with a result per fix at its line', () => {
+    const dir = tree({ Dockerfile: MERGEABLE, 'bad/Dockerfile': BROKEN });
+    const result = dockopt(['fix', '--format', 'sarif', '.'], { cwd: dir });
+    expect(result.code).toBe(2);
+    const log = JSON.parse(result.stdout);
+    expect(log.version).toBe('2.1.0');
+    const results = log.runs[0].results;
+    expect(results).toContainEqual(expect.objectContaining({ ruleId: 'merge-runs', level: 'warning', locations: [expect.objectContaining({ physicalLocation: expect.objectContaining({ artifactLocation: expect.objectContaining({ uri: 'Dockerfile' }), region: { startLine: 2 } }) })] }));
+    expect(results).toContainEqual(expect.objectContaining({ ruleId: 'parse-error', level: 'error' }));
+  });
+
+  test('markdown: a pull-request description with the diff', () => {
+    const dir = tree({ Dockerfile: MERGEABLE });
+    const result = dockopt(['fix', '--format', 'markdown', '.'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^## /);
+    expect(result.stdout).toContain('merge-runs');
+    expect(result.stdout).toContain('```diff');
+  });
+});
