@@ -117,6 +117,26 @@ export class DockerfileDocument {
     return /^[ \t]*/.exec(this.text.slice(start))![0];
   }
 
+  /** Start of the comment lines directly above an instruction (no blank line between), else of its own line: where an instruction "with its comments" begins. */
+  commentBlockStart(instruction: InstructionInfo): number {
+    const previous = this.instructions.filter((other) => other.end <= instruction.start).pop();
+    const floor = previous === undefined ? -1 : this.lineOf(previous.end) - 1;
+    let line = this.lineOf(instruction.start) - 1;
+    while (line - 1 > floor) {
+      const start = this.offsetAt({ line: line - 1, character: 0 });
+      if (!/^[ \t]*#/.test(this.text.slice(start, this.lineEnd(start)))) break;
+      line--;
+    }
+    return this.offsetAt({ line, character: 0 });
+  }
+
+  /** Offset where the line after the one containing offset starts (or the end of the text). */
+  nextLineStart(offset: number): number {
+    const end = this.lineEnd(offset);
+    if (this.text.startsWith('\r\n', end)) return end + 2;
+    return end < this.text.length ? end + 1 : end;
+  }
+
   /** The stage an offset lies in (by its FROM), or undefined before the first FROM. */
   stageAt(offset: number): Stage | undefined {
     let found: Stage | undefined;

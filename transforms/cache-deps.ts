@@ -878,17 +878,17 @@ function describeList(names: readonly string[]): string {
 function moveEdits(doc: DockerfileDocument, copy: ContextCopy, run: InstructionInfo, reading: Extract<RunReading, { commands: unknown }>, prefix: number, manifests: readonly Manifest[]): Edit[] {
   const eol = doc.eol;
   // The COPY moves with the comment lines above it, and with the blank line that set it apart.
-  const copyStart = blockStart(doc, copy.instruction);
-  const copyEnd = nextLineStart(doc, copy.instruction.end);
+  const copyStart = doc.commentBlockStart(copy.instruction);
+  const copyEnd = doc.nextLineStart(copy.instruction.end);
   const blankBefore = copyStart > 0 && isBlankLineAt(doc, doc.lineStart(copyStart - 1));
   const blankAfter = isBlankLineAt(doc, copyEnd);
   const moved = `${eol}${blankAfter ? eol : ''}${doc.text.slice(copyStart, doc.lineEnd(copy.instruction.end))}`;
-  const edits: Edit[] = [Edit.remove(copyStart, blankBefore && blankAfter ? nextLineStart(doc, copyEnd) : copyEnd)];
+  const edits: Edit[] = [Edit.remove(copyStart, blankBefore && blankAfter ? doc.nextLineStart(copyEnd) : copyEnd)];
 
   // The manifests go right above the RUN, below its comments unless one of them is a directive that must stay on the RUN.
   const runIndent = doc.indentationAt(run.start);
   const manifestLines = manifestCopies(doc, copy, manifests).map((line) => `${runIndent}${line}${eol}`).join('');
-  const runBlock = blockStart(doc, run);
+  const runBlock = doc.commentBlockStart(run);
   const runLine = doc.lineStart(run.start);
   const directiveAbove = DIRECTIVE.test(doc.text.slice(runBlock, runLine));
   edits.push(Edit.insert(directiveAbove ? runBlock : runLine, manifestLines));
@@ -897,7 +897,7 @@ function moveEdits(doc: DockerfileDocument, copy: ContextCopy, run: InstructionI
     // The line break after the RUN is replaced rather than inserted at: an edit of the RUN's end
     // by another transform (merging it with the next RUN) then collides and waits a pass.
     const end = doc.lineEnd(run.end);
-    const next = nextLineStart(doc, run.end);
+    const next = doc.nextLineStart(run.end);
     edits.push(Edit.replace(end, next, `${moved}${doc.text.slice(end, next)}`));
     return edits;
   }
@@ -947,26 +947,6 @@ function manifestCopies(doc: DockerfileDocument, copy: ContextCopy, manifests: r
   for (const [directory, files] of groups) lines.push(`${keyword} ${flags}${files.join(' ')} ${base}${directory === '.' ? '' : `${directory}/`}`);
   for (const manifest of manifests) if (manifest.directory) lines.push(`${keyword} ${flags}${manifest.path} ${base}${manifest.path}/`);
   return lines;
-}
-
-/** Start of the comment lines directly above an instruction, else of its own line. */
-function blockStart(doc: DockerfileDocument, instruction: InstructionInfo): number {
-  const previous = doc.instructions.filter((other) => other.end <= instruction.start).pop();
-  const floor = previous === undefined ? -1 : doc.lineOf(previous.end) - 1;
-  let line = doc.lineOf(instruction.start) - 1;
-  while (line - 1 > floor) {
-    const start = doc.offsetAt({ line: line - 1, character: 0 });
-    if (!/^[ \t]*#/.test(doc.text.slice(start, doc.lineEnd(start)))) break;
-    line--;
-  }
-  return doc.offsetAt({ line, character: 0 });
-}
-
-/** Offset where the line after the one containing offset starts (or the end of the text). */
-function nextLineStart(doc: DockerfileDocument, offset: number): number {
-  const end = doc.lineEnd(offset);
-  if (doc.text.startsWith('\r\n', end)) return end + 2;
-  return end < doc.text.length ? end + 1 : end;
 }
 
 function oneLine(text: string): string {

@@ -88,7 +88,7 @@ function splitEdits(model: StageModel, plan: SplitPlan): Edit[] {
   else edits.push(Edit.insert(doc.offsetAt(fromArgs[0].getRange().end), ` AS ${BUILD_STAGE}`));
 
   // Descriptive instructions from the middle of the build move, with the comments above them.
-  const removals = mergeSpans(plan.moved.map((instruction) => ({ start: blockStart(doc, instruction), end: nextLineStart(doc, instruction.end) })));
+  const removals = mergeSpans(plan.moved.map((instruction) => ({ start: doc.commentBlockStart(instruction), end: doc.nextLineStart(instruction.end) })));
   for (const span of removals) edits.push(Edit.remove(span.start, withBlankLineCleanup(doc, span)));
 
   for (const insertion of plan.buildInsertions ?? []) {
@@ -96,7 +96,7 @@ function splitEdits(model: StageModel, plan: SplitPlan): Edit[] {
     // Rewrite the span up to the instruction's keyword (unchanged) rather than inserting at its line
     // start: an edit of that instruction in the same pass (merging it into the RUN above, say) then
     // collides with this one and waits for the next pass instead of splicing into the new lines.
-    const at = blockStart(doc, insertion.before);
+    const at = doc.commentBlockStart(insertion.before);
     const keywordEnd = doc.offsetAt(insertion.before.node.getInstructionRange().end);
     const indent = doc.indentationAt(insertion.before.start);
     const added = insertion.lines.map((line) => `${indent}${line}${eol}`).join('');
@@ -113,12 +113,12 @@ function splitEdits(model: StageModel, plan: SplitPlan): Edit[] {
   for (const step of plan.setup ?? []) lines.push('run' in step ? `RUN ${step.run}` : `COPY --from=${stageName} ${step.copyFromBuild.join(' ')} ./`);
   for (const artifact of plan.artifacts) lines.push(`COPY --from=${stageName} ${artifact.source} ${copyDestination(plan.workdir, artifact.destination)}`);
   if (plan.user) lines.push(doc.text.slice(plan.user.start, plan.user.end));
-  for (const instruction of plan.moved) lines.push(doc.text.slice(blockStart(doc, instruction), doc.lineEnd(instruction.end)));
+  for (const instruction of plan.moved) lines.push(doc.text.slice(doc.commentBlockStart(instruction), doc.lineEnd(instruction.end)));
 
   const buildEndLines = (plan.buildInsertions ?? []).filter((insertion) => !insertion.before).flatMap((insertion) => insertion.lines);
   const lastBuildStep = model.body[model.body.length - 1] ?? from;
-  const buildEnd = nextLineStart(doc, lastBuildStep.end);
-  const runtimeAt = model.tail.length > 0 ? blockStart(doc, model.tail[0]) : doc.text.length;
+  const buildEnd = doc.nextLineStart(lastBuildStep.end);
+  const runtimeAt = model.tail.length > 0 ? doc.commentBlockStart(model.tail[0]) : doc.text.length;
   const endsWithBreak = /\r?\n$/.test(doc.text);
   const atEnd = runtimeAt === doc.text.length;
   const lineBreakFirst = atEnd && !endsWithBreak ? eol : '';
@@ -138,26 +138,6 @@ function splitEdits(model: StageModel, plan: SplitPlan): Edit[] {
 function copyDestination(workdir: string, destination: string): string {
   if (workdir === '/' || !isWithin(destination, workdir)) return destination;
   return destination === workdir ? '.' : `./${posix.relative(workdir, destination)}`;
-}
-
-/** Start of the comment lines directly above an instruction (no blank line between), else of its own line. */
-function blockStart(doc: DockerfileDocument, instruction: InstructionInfo): number {
-  const previous = doc.instructions.filter((other) => other.end <= instruction.start).pop();
-  const floor = previous === undefined ? -1 : doc.lineOf(previous.end) - 1;
-  let line = doc.lineOf(instruction.start) - 1;
-  while (line - 1 > floor) {
-    const start = doc.offsetAt({ line: line - 1, character: 0 });
-    if (!/^[ \t]*#/.test(doc.text.slice(start, doc.lineEnd(start)))) break;
-    line--;
-  }
-  return doc.offsetAt({ line, character: 0 });
-}
-
-/** Offset where the line after the one containing offset starts (or the end of the text). */
-function nextLineStart(doc: DockerfileDocument, offset: number): number {
-  const end = doc.lineEnd(offset);
-  if (doc.text.startsWith('\r\n', end)) return end + 2;
-  return end < doc.text.length ? end + 1 : end;
 }
 
 function isBlankLineAt(doc: DockerfileDocument, lineStart: number): boolean {
@@ -183,5 +163,5 @@ function mergeSpans(spans: { start: number; end: number }[]): { start: number; e
 /** Removing lines between two blank lines would leave a double blank line: take one of them along. */
 function withBlankLineCleanup(doc: DockerfileDocument, span: { start: number; end: number }): number {
   const blankBefore = span.start > 0 && isBlankLineAt(doc, doc.lineStart(span.start - 1));
-  return blankBefore && isBlankLineAt(doc, span.end) ? nextLineStart(doc, span.end) : span.end;
+  return blankBefore && isBlankLineAt(doc, span.end) ? doc.nextLineStart(span.end) : span.end;
 }
