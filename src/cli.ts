@@ -25,29 +25,16 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
 }
 
-interface FixArguments {
+interface FixArguments extends TransformSelectionArguments {
   paths: string[];
   write: boolean;
   check: boolean;
   diff: boolean;
-  only?: string | string[];
-  skip?: string | string[];
-  unsafe: boolean;
   quiet: boolean;
   verbose: boolean;
   format: 'text' | 'json' | 'sarif' | 'markdown';
-  'cache-mounts': boolean;
   jobs?: number;
   'stdin-filename': string;
-  pin: 'version' | 'digest' | 'both';
-  update: boolean;
-  offline: boolean;
-  'registry-allow'?: string | string[];
-  'registry-mirror'?: string | string[];
-  'insecure-registry'?: string | string[];
-  'cache-dir'?: string;
-  'runtime-base'?: string;
-  transform?: string | string[];
 }
 
 /** --transform may be repeated; a path is never split on commas. */
@@ -467,7 +454,7 @@ async function runVerify(args: VerifyArguments, io: CliIo): Promise<number> {
   return code;
 }
 
-interface MigrateArguments {
+interface MigrateArguments extends TransformSelectionArguments {
   repos?: string[];
   'repos-file'?: string;
   shard?: string;
@@ -478,19 +465,6 @@ interface MigrateArguments {
   format: 'text' | 'json';
   quiet: boolean;
   verbose: boolean;
-  only?: string | string[];
-  skip?: string | string[];
-  unsafe: boolean;
-  'cache-mounts': boolean;
-  'runtime-base'?: string;
-  pin: 'version' | 'digest' | 'both';
-  update: boolean;
-  offline: boolean;
-  'registry-allow'?: string | string[];
-  'registry-mirror'?: string | string[];
-  'insecure-registry'?: string | string[];
-  'cache-dir'?: string;
-  transform?: string | string[];
 }
 
 /** `dockopt migrate`: a line per repository on stderr as each finishes, then a summary; exit 2 if any was not migrated cleanly. */
