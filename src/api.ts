@@ -1,14 +1,19 @@
 // The library API: what scripts call, and what the CLI itself is built on.
 // Importing it does nothing; work (and the bash grammar's loading) starts
 // with the first fix.
-import { DockoptError, throwIfAborted } from './errors.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { directoryBuildContext } from './build-context.js';
+import { DockoptError, throwIfAborted, type Diagnostic } from './errors.js';
 import { configForFile, createConfigCache, type ConfigCache } from './config.js';
 import { FILES_OPTIONS, prepareRun, validateOptions, WRITE_OPTION, type DockoptConfig, type DockoptOptions } from './options.js';
 import { unifiedDiff } from './report.js';
 import type { FileResult, TextResult } from './results.js';
-import { discoverFiles, processAndWrite, processFiles, processText, unreadable } from './runner.js';
+import { decodeDockerfile, discoverFiles, processAndWrite, processFiles, processText, unreadable, writeAtomically } from './runner.js';
+import { selectContextTransforms } from './selection.js';
 import type { Transform, TransformMeta } from './transform.js';
-import { TRANSFORMS } from '../transforms/index.js';
+import type { ContextTransform } from '../transforms/dockerignore.js';
+import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../transforms/index.js';
 
 export interface FixFileOptions extends DockoptOptions {
   /** Replace each changed file on disk, atomically (the CLI's --write). Default false: nothing is written. */
@@ -94,13 +99,113 @@ export async function* fixFiles(globOrPaths: string | readonly string[], options
   // Every run is prepared before the first result, so option and config errors reject the first iteration.
   const runs = await Promise.all([...groups.values()].map(async (group) => ({ group, run: await prepareRun(withConfigFile(checked, group.config)) })));
   throwIfAborted(checked.signal);
-  onDiscovered?.(missing.length + files.length);
+  const contexts = contextRuns(groups.values(), checked);
+  onDiscovered?.(missing.length + files.length + contexts.length);
   const write = checked.write ?? false;
   for (const [index, file] of missing.entries()) yield unreadable(file, index, 'no such file or directory');
+  // The context transforms read the Dockerfiles as fixed, so they wait for them.
+  const fixedTexts = new Map<string, string | undefined>();
   for (const { group, run } of runs) {
     for await (const result of processFiles(group.files, run.engine, { write, workerPlan: run.workerPlan(write), signal: run.signal, jobs })) {
+      if (contexts.length > 0) fixedTexts.set(group.files[result.index], result.output);
       yield { ...result, index: group.indexes[result.index] };
     }
+  }
+  for (const [offset, context] of contexts.entries()) {
+    throwIfAborted(checked.signal);
+    yield { ...(await runContextTransforms(context, fixedTexts, write)), index: missing.length + files.length + offset };
+  }
+}
+
+/** A build context (a directory holding Dockerfiles), with the context transforms selected for it. */
+interface ContextRun {
+  readonly directory: string;
+  readonly dockerfiles: readonly string[];
+  readonly transforms: readonly ContextTransform[];
+}
+
+/**
+ * The directories whose context transforms run, in discovery order: the build
+ * context is taken to be the Dockerfile's directory, as for cache-deps. The
+ * selection mirrors prepareRun's (config, then options; `only` without `skip`
+ * ignores the config's `skip`).
+ */
+function contextRuns(groups: Iterable<{ config: DockoptConfig; files: readonly string[] }>, options: DockoptOptions): ContextRun[] {
+  const byDirectory = new Map<string, { dockerfiles: string[]; transforms: Set<ContextTransform> }>();
+  for (const group of groups) {
+    const withFile = withConfigFile(options, group.config);
+    const merged: DockoptOptions = { ...withFile.config, ...Object.fromEntries(Object.entries(withFile).filter(([, value]) => value !== undefined)) };
+    const skip = withFile.only !== undefined && withFile.skip === undefined ? undefined : merged.skip;
+    const selected = selectContextTransforms(CONTEXT_TRANSFORMS, { only: merged.only, skip, unsafe: merged.unsafe });
+    for (const file of group.files) {
+      const directory = path.dirname(file);
+      let entry = byDirectory.get(directory);
+      if (!entry) byDirectory.set(directory, (entry = { dockerfiles: [], transforms: new Set() }));
+      entry.dockerfiles.push(file);
+      for (const transform of selected) entry.transforms.add(transform);
+    }
+  }
+  return [...byDirectory.entries()]
+    .filter(([, entry]) => entry.transforms.size > 0)
+    .map(([directory, entry]) => ({ directory, dockerfiles: entry.dockerfiles, transforms: CONTEXT_TRANSFORMS.filter((transform) => entry.transforms.has(transform)) }));
+}
+
+/**
+ * The .dockerignore of one directory as the context transforms leave it. A
+ * Dockerfile with its own `<name>.dockerignore` is built with that file, so
+ * it neither shapes nor is served by the shared one.
+ */
+async function runContextTransforms(run: ContextRun, fixedTexts: ReadonlyMap<string, string | undefined>, write: boolean): Promise<Omit<FileResult, 'index'>> {
+  const file = path.join(run.directory, '.dockerignore');
+  const context = directoryBuildContext(run.directory);
+  const notes: Diagnostic[] = [];
+  const note = (transform: string, message: string) => notes.push({ line: 1, message, severity: 'note', transform });
+  let existing: string | undefined;
+  try {
+    const decoded = decodeDockerfile(readFileSync(file));
+    if ('error' in decoded) return { path: file, status: 'error', changed: false, changes: [], notes: [], errors: [{ line: 1, message: decoded.error, severity: 'error', code: 'READ_ERROR' }], written: false };
+    existing = decoded.text;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') return { path: file, status: 'error', changed: false, changes: [], notes: [], errors: [{ line: 1, message: `cannot read: ${code ?? (error as Error).message}`, severity: 'error', code: 'READ_ERROR' }], written: false };
+  }
+  const input = existing ?? '';
+  let output = input;
+  const changes: FileResult['changes'][number][] = [];
+  const dockerfiles: string[] = [];
+  for (const dockerfile of run.dockerfiles) {
+    const own = `${path.basename(dockerfile)}.dockerignore`;
+    if (context.exists(own)) {
+      for (const transform of run.transforms) note(transform.meta.id, `${path.basename(dockerfile)} is built with its own ${own}, which is left alone`);
+      continue;
+    }
+    const text = fixedTexts.get(dockerfile);
+    if (text === undefined) {
+      for (const transform of run.transforms) note(transform.meta.id, `left alone: ${path.basename(dockerfile)} could not be read, so what it copies is unknown`);
+      return { path: file, status: 'unchanged', input, output: input, changed: false, changes: [], notes, errors: [], written: false };
+    }
+    dockerfiles.push(text);
+  }
+  if (dockerfiles.length > 0) {
+    for (const transform of run.transforms) {
+      const proposal = transform.propose({ context, dockerfiles, existing: output === '' && existing === undefined ? undefined : output });
+      const lines = proposal.output.split(/\r?\n/);
+      for (const entry of proposal.added) {
+        changes.push({ transform: transform.meta.id, line: lines.lastIndexOf(entry) + 1, message: `ignore ${entry}`, safety: transform.meta.safety });
+      }
+      for (const message of proposal.notes) note(transform.meta.id, message);
+      output = proposal.output;
+    }
+  }
+  const changed = output !== input;
+  const result: Omit<FileResult, 'index'> = { path: file, status: changed ? 'changed' : 'unchanged', input, output, changed, changes, notes, errors: [], written: false };
+  if (!write || !changed) return result;
+  try {
+    await writeAtomically(file, output, { createMode: 0o644 });
+    return { ...result, written: true };
+  } catch (error) {
+    const problem: Diagnostic = { line: 1, message: `cannot write: ${(error as Error).message}`, severity: 'error', code: 'WRITE_ERROR' };
+    return { ...result, status: 'error', errors: [problem] };
   }
 }
 
@@ -113,6 +218,7 @@ export interface TransformInfo extends TransformMeta {
 export function listTransforms(options: { readonly transforms?: readonly Transform[] } = {}): TransformInfo[] {
   return [
     ...TRANSFORMS.map((transform) => ({ ...transform.meta, builtin: true })),
+    ...CONTEXT_TRANSFORMS.map((transform) => ({ ...transform.meta, builtin: true })),
     ...(options.transforms ?? []).map((transform) => ({ ...transform.meta, builtin: false })),
   ];
 }

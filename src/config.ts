@@ -12,7 +12,7 @@ import path from 'node:path';
 import { DockoptError } from './errors.js';
 import { CONFIG_KEYS, configValueProblem, type DockoptConfig } from './options.js';
 import { globToRegExp } from './runner.js';
-import { TRANSFORMS } from '../transforms/index.js';
+import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../transforms/index.js';
 
 /** The names looked for in each directory, in this order; the first that holds a config wins. */
 export const CONFIG_FILE_NAMES = ['.dockopt.json', '.dockoptrc', 'package.json'] as const;
@@ -189,7 +189,7 @@ export function parseConfigFile(file: string, text: string, explicit: boolean): 
   const checkTransformIds = (ids: readonly string[], pointer: string, key: string): void => {
     // Custom transforms' ids are known only once their modules load; the run checks those (UNKNOWN_TRANSFORM).
     if (hasCustomTransforms) return;
-    const known = TRANSFORMS.map((transform) => transform.meta.id);
+    const known = [...TRANSFORMS, ...CONTEXT_TRANSFORMS].map((transform) => transform.meta.id);
     for (const [index, id] of ids.entries()) {
       if (!known.includes(id)) problem(`${pointer}/${index}`, `"${key}" names unknown transform "${id}"${suggestion(id, known)}; known: ${known.join(', ')}`);
     }

@@ -232,23 +232,42 @@ export function unreadable(file: string, index: number, message: string): FileRe
 /**
  * Replaces a file's content atomically: a temporary file in the same
  * directory (same filesystem), same mode and owner, fsync, then rename over
- * the original. Symlinks are followed so the link itself survives.
+ * the original. Symlinks are followed so the link itself survives. With
+ * `createMode`, a file that does not exist yet is created (same way) with
+ * that mode; without it, a missing file is an error.
  */
-export async function writeAtomically(file: string, content: string): Promise<void> {
-  const target = await fs.realpath(file);
-  const stats = await fs.stat(target);
+export async function writeAtomically(file: string, content: string, options: { readonly createMode?: number } = {}): Promise<void> {
+  const existing = await existingTarget(file, options.createMode !== undefined);
+  const target = existing?.target ?? file;
+  const mode = existing ? existing.stats.mode & 0o7777 : options.createMode!;
   const temporary = path.join(path.dirname(target), `.${path.basename(target)}.dockopt-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await fs.open(temporary, 'wx', stats.mode & 0o7777);
+  const handle = await fs.open(temporary, 'wx', mode);
   try {
     await handle.writeFile(content, 'utf8');
-    await handle.chmod(stats.mode & 0o7777);
-    if (process.getuid?.() === 0) await handle.chown(stats.uid, stats.gid);
+    // Explicitly, because the umask narrows the mode open() creates with.
+    await handle.chmod(mode);
+    if (existing && process.getuid?.() === 0) await handle.chown(existing.stats.uid, existing.stats.gid);
     await handle.sync();
     await handle.close();
     await fs.rename(temporary, target);
   } catch (error) {
     await handle.close().catch(() => undefined);
     await fs.rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** The file's real path and stats; undefined when it does not exist and may be created. */
+async function existingTarget(file: string, mayCreate: boolean): Promise<{ target: string; stats: Stats } | undefined> {
+  try {
+    const target = await fs.realpath(file);
+    return { target, stats: await fs.stat(target) };
+  } catch (error) {
+    if (mayCreate && (error as NodeJS.ErrnoException).code === 'ENOENT') {
+      // A dangling symlink would be replaced by a file rather than followed: refuse it.
+      const link = await fs.lstat(file).catch(() => undefined);
+      if (link === undefined) return undefined;
+    }
     throw error;
   }
 }

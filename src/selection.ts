@@ -1,6 +1,7 @@
 // Which transforms run, and which may apply unsafe fixes (Ruff-style applicability).
 import { DockoptError } from './errors.js';
-import type { Transform } from './transform.js';
+import type { Transform, TransformMeta } from './transform.js';
+import { CONTEXT_TRANSFORMS } from '../transforms/index.js';
 
 export interface SelectionRequest {
   readonly only?: readonly string[];
@@ -19,18 +20,24 @@ export interface Selection {
  * exactly what runs (network and unsafe transforms included), and naming a
  * transform is consent to its unsafe fixes. --skip removes from either set.
  */
-export function selectTransforms(all: readonly Transform[], request: SelectionRequest): Selection {
-  const known = new Set(all.map((transform) => transform.meta.id));
+export function selectTransforms(all: readonly Transform[], request: SelectionRequest, contextTransforms: readonly { readonly meta: TransformMeta }[] = CONTEXT_TRANSFORMS): Selection {
+  // Context transforms (dockerignore) are named with the same --only/--skip; they run outside the engine.
+  const known = new Set([...all, ...contextTransforms].map((transform) => transform.meta.id));
   for (const id of [...(request.only ?? []), ...(request.skip ?? [])]) {
     if (!known.has(id)) throw new DockoptError('UNKNOWN_TRANSFORM', `unknown transform "${id}"; known: ${[...known].join(', ')}`);
   }
-  const skipped = new Set(request.skip ?? []);
   const only = request.only && request.only.length > 0 ? new Set(request.only) : undefined;
-  const transforms = all.filter((transform) => {
-    if (skipped.has(transform.meta.id)) return false;
-    if (only) return only.has(transform.meta.id);
-    if (transform.meta.network) return false;
-    return transform.meta.safety === 'safe' || request.unsafe === true;
-  });
-  return { transforms, unsafeAllowed: request.unsafe ? 'all' : new Set(only ?? []) };
+  return { transforms: all.filter((transform) => isSelected(transform.meta, request)), unsafeAllowed: request.unsafe ? 'all' : new Set(only ?? []) };
+}
+
+/** The context transforms (of `all`) that run, by the same rules as selectTransforms. */
+export function selectContextTransforms<T extends { readonly meta: TransformMeta }>(all: readonly T[], request: SelectionRequest): T[] {
+  return all.filter((transform) => isSelected(transform.meta, request));
+}
+
+function isSelected(meta: TransformMeta, request: SelectionRequest): boolean {
+  if (request.skip?.includes(meta.id)) return false;
+  if (request.only && request.only.length > 0) return request.only.includes(meta.id);
+  if (meta.network) return false;
+  return meta.safety === 'safe' || request.unsafe === true;
 }

@@ -106,7 +106,7 @@ describe('custom transforms', () => {
     expect(result.output).toBe('FROM alpine:3.20\nRUN echo one \\\n    && echo two\n');
     expect(new Set(result.changes.map((change) => change.transform))).toEqual(new Set(['merge-runs', 'keyword-case']));
     expect(listTransforms({ transforms: [keywordCase] }).map((info) => [info.id, info.builtin]).slice(-2)).toEqual([
-      ['non-root', true],
+      ['dockerignore', true],
       ['keyword-case', false],
     ]);
   });

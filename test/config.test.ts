@@ -223,3 +223,14 @@ describe('search boundaries and caching (temporary trees)', () => {
     expect((error as Error).message).toContain('.dockopt.json:3:3: unknown key "cacheMount" (did you mean "cacheMounts"?)');
   });
 });
+
+test('a config may name the dockerignore context transform', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = (await import('node:path')).default;
+  const { configForFile, createConfigCache } = await import('../src/config.js');
+  const dir = mkdtempSync(path.join(tmpdir(), 'dockopt-config-context-'));
+  writeFileSync(path.join(dir, '.dockopt.json'), JSON.stringify({ only: ['dockerignore', 'merge-runs'] }));
+  const { config } = await configForFile(path.join(dir, 'Dockerfile'), { cache: createConfigCache() });
+  expect(config.only).toEqual(['dockerignore', 'merge-runs']);
+});

@@ -2,6 +2,7 @@
 // only for collisions: an earlier transform's edit wins and the later one retries.
 import type { Transform } from '../src/transform.js';
 import cacheDeps from './cache-deps.js';
+import dockerignore, { type ContextTransform } from './dockerignore.js';
 import execForm from './exec-form.js';
 import mergeRuns from './merge-runs.js';
 import multiStage from './multi-stage.js';
@@ -10,6 +11,13 @@ import pinBase from './pin-base.js';
 import pkgCleanup from './pkg-cleanup.js';
 
 export const TRANSFORMS: readonly Transform[] = [pinBase, mergeRuns, pkgCleanup, cacheDeps, execForm, multiStage, nonRoot];
+
+/**
+ * Transforms over a build context (a directory) rather than one Dockerfile's
+ * text: the API runs them once per directory, after the Dockerfiles there are
+ * fixed. Selected like the others (--only, --skip, --unsafe).
+ */
+export const CONTEXT_TRANSFORMS: readonly ContextTransform[] = [dockerignore];
 
 export function findTransform(id: string): Transform | undefined {
   return TRANSFORMS.find((transform) => transform.meta.id === id);

@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inMemoryBuildContext } from '../../src/build-context.js';
 import { fixDockerfile } from '../../src/engine.js';
-import { TRANSFORMS } from '../../transforms/index.js';
+import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../../transforms/index.js';
 import { recordedServices } from '../helpers/services.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -15,6 +16,27 @@ describe.each(TRANSFORMS.map((transform) => [transform.meta.id, transform] as co
     const { before, after } = transform.meta.docs.example;
     expect(before).not.toBe(after);
     const result = await fixDockerfile(before, { transforms: [transform], unsafeAllowed: 'all', services: recordedServices() });
+    expect(result.output).toBe(after);
+  });
+
+  test('docs are complete', () => {
+    const { meta } = transform;
+    for (const text of [meta.title, meta.description, meta.docs.summary, meta.docs.why, meta.docs.fixSafety]) expect(text.trim().length).toBeGreaterThan(10);
+  });
+
+  test('README has a row in the transforms table', () => {
+    expect(readme).toMatch(new RegExp(`^\\| \`${id}\` \\|`, 'm'));
+  });
+});
+
+// Context transforms (dockerignore) work on a directory: the example is the
+// .dockerignore before and after, for the context the transform declares.
+describe.each(CONTEXT_TRANSFORMS.map((transform) => [transform.meta.id, transform] as const))('%s', (id, transform) => {
+  test('docs example: before becomes exactly after', () => {
+    const { before, after } = transform.meta.docs.example;
+    const context = transform.exampleContext;
+    expect(context['.dockerignore']).toBe(before);
+    const result = transform.propose({ context: inMemoryBuildContext(context), dockerfiles: [context.Dockerfile], existing: before });
     expect(result.output).toBe(after);
   });
 
