@@ -56,6 +56,20 @@ const instruction = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('# a comment', '', '# dockopt-ignore', '# dockopt-ignore merge-runs') },
   { weight: 1, arbitrary: fc.constantFrom('SHELL ["/bin/bash", "-o", "pipefail", "-c"]', 'SHELL ["pwsh", "-Command"]') },
   { weight: 1, arbitrary: fc.constantFrom('FROM python:3.12-slim AS build', 'FROM node:20') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'CMD node server.js',
+      'CMD ["node", "server.js"]',
+      'CMD echo "$HOME" && sleep 1',
+      "CMD exec python -m http.server 'port 8000'",
+      'ENTRYPOINT /usr/local/bin/run --flag',
+      'ADD . /app',
+      'ADD app.tar.gz /opt/',
+      'ADD https://example.com/x.txt /x.txt',
+      'MAINTAINER Jane Doe <jane@example.com>',
+    ),
+  },
 );
 
 const dockerfile = fc
@@ -82,6 +96,7 @@ const offline = TRANSFORMS.filter((transform) => !transform.meta.network);
 const TARGETS: Record<string, readonly string[]> = {
   'merge-runs': ['RUN'],
   'pkg-cleanup': ['RUN'],
+  'exec-form': ['CMD', 'ENTRYPOINT', 'ADD', 'COPY', 'MAINTAINER', 'LABEL'],
 };
 
 function untargetedInstructions(text: string, targets: readonly string[]): string[] {
