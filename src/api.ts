@@ -87,8 +87,10 @@ export async function* fixFiles(globOrPaths: string | readonly string[], options
   // few repositories prepares a few runs, each spread over the worker threads.
   const cache = createConfigCache();
   const groups = new Map<string, { config: DockoptConfig; files: string[]; indexes: number[] }>();
+  // Looked up all at once: the cache shares each directory's answer, and the reads overlap.
+  const lookups = await Promise.all(files.map((file) => lookupConfig(file, configFile, cache)));
   for (const [index, file] of files.entries()) {
-    const { config, sources } = await lookupConfig(file, configFile, cache);
+    const { config, sources } = lookups[index];
     const key = sources.join('\n');
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { config, files: [], indexes: [] }));

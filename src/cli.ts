@@ -4,13 +4,9 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createProgress } from './progress.js';
-import { markdownReport } from './report-markdown.js';
-import { sarifReport } from './report-sarif.js';
-import { dockoptVersion } from './version.js';
 import { configForFile, decodeDockerfile, DockoptError, fixFiles, fixText, listTransforms, loadTransform, type DockoptOptions, type FileResult, type FixFileOptions, type TransformInfo } from './index.js';
 import { colorizeDiff, jsonReport, messageLines, summarize, summaryLine, unifiedDiff, useColor, type FileReport } from './report.js';
-import { BUILDER_NAMES, verifyDockerfile, verifyExitCode, type BuilderName } from './verify.js';
-import { verifyJson, verifyProblems, verifyText } from './verify-table.js';
+import type { BuilderName } from './verify.js';
 
 const STDIN_PATH = '\u0000stdin';
 
@@ -39,6 +35,9 @@ interface FixArguments extends TransformSelectionArguments {
 
 /** --transform may be repeated; a path is never split on commas. */
 const transformPaths = (value: unknown): string[] | undefined => (value === undefined ? undefined : (Array.isArray(value) ? value : [value]).map(String));
+
+/** Mirrors verify.ts's list, so that the CLI does not load the builders to print its help. */
+const BUILDER_NAMES: readonly BuilderName[] = ['docker', 'podman', 'buildah'];
 
 const TRANSFORM_OPTION = { type: 'string', alias: 't', describe: 'Also run the custom transform in this module (its default export); may be repeated' } as const;
 
@@ -372,7 +371,9 @@ function exitCodeFor(reports: readonly FileReport[], check: boolean): number {
 /** SARIF for code scanning, or markdown for a pull-request description; both name every transform that could run. */
 async function machineReport(format: 'sarif' | 'markdown', results: readonly FileResult[], transformArgs: string | string[] | undefined): Promise<string> {
   const transforms = await knownTransforms(transformArgs);
-  if (format === 'markdown') return markdownReport(results, { transforms });
+  // Loaded on demand, like verify and migrate: a plain `dockopt fix` should start fast.
+  if (format === 'markdown') return (await import('./report-markdown.js')).markdownReport(results, { transforms });
+  const [{ sarifReport }, { dockoptVersion }] = await Promise.all([import('./report-sarif.js'), import('./version.js')]);
   return `${JSON.stringify(sarifReport(results, transforms, { toolVersion: dockoptVersion() }), null, 2)}\n`;
 }
 
@@ -436,6 +437,8 @@ async function runVerify(args: VerifyArguments, io: CliIo): Promise<number> {
     if (equals <= 0) throw new UsageError(`--build-arg takes NAME=VALUE, got "${pair}"`);
     buildArgs[pair.slice(0, equals)] = pair.slice(equals + 1);
   }
+  const { verifyDockerfile, verifyExitCode } = await import('./verify.js');
+  const { verifyJson, verifyProblems, verifyText } = await import('./verify-table.js');
   const report = await verifyDockerfile({
     dockerfile: args.dockerfile,
     context: args.context,

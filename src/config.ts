@@ -7,7 +7,10 @@
 // The search stops after the repository root (a directory holding .git), the
 // `stopAt` directory, or the filesystem root, whichever comes first; a config
 // file in that directory still counts.
-import { promises as fs } from 'node:fs';
+// Synchronous reads on purpose: a migration looks up thousands of directories, almost all
+// without a config file, and a failed existsSync/readFileSync costs microseconds where a
+// thread-pool round trip costs a hundred.
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DockoptError } from './errors.js';
 import { CONFIG_KEYS, configValueProblem, type DockoptConfig } from './options.js';
@@ -120,7 +123,7 @@ function remember<T>(map: Map<string, Promise<T>>, key: string, compute: () => P
 /** The file's text; undefined when a searched-for file is absent (a named one must exist). */
 async function readConfigText(file: string, required: boolean): Promise<string | undefined> {
   try {
-    return await fs.readFile(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (!required && (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR')) return undefined;
@@ -129,12 +132,7 @@ async function readConfigText(file: string, required: boolean): Promise<string |
 }
 
 async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
-  }
+  return existsSync(file);
 }
 
 interface Override {
