@@ -236,7 +236,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .help()
     .alias('h', 'help')
     .version()
-    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    // yargs lays out the whole help text before every command runs (to cache it); wrapping
+    // that text is most of a one-file run's time, so it is only wrapped when it is shown.
+    .wrap(wantsHelp(argv) ? Math.min(100, process.stdout.columns ?? 100) : null)
     .exitProcess(false)
     .fail((message, error) => {
       throw new UsageError(message ?? error?.message ?? 'invalid arguments');
@@ -265,6 +267,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 }
 
 class UsageError extends Error {}
+
+function wantsHelp(argv: readonly string[]): boolean {
+  return argv.some((arg) => arg === '--help' || arg === '-h' || arg === 'help');
+}
 
 async function knownTransforms(paths: unknown): Promise<TransformInfo[]> {
   return listTransforms({ transforms: await Promise.all((transformPaths(paths) ?? []).map((file) => loadTransform(file))) });
