@@ -6,7 +6,7 @@ import path from 'node:path';
 import { directoryBuildContext } from './build-context.js';
 import { DockoptError, throwIfAborted, type Diagnostic } from './errors.js';
 import { configForFile, createConfigCache, type ConfigCache } from './config.js';
-import { FILES_OPTIONS, prepareRun, validateOptions, WRITE_OPTION, type DockoptConfig, type DockoptOptions } from './options.js';
+import { effectiveSettings, FILES_OPTIONS, prepareRun, validateOptions, WRITE_OPTION, type DockoptConfig, type DockoptOptions } from './options.js';
 import { unifiedDiff } from './report.js';
 import type { FileResult, TextResult } from './results.js';
 import { decodeDockerfile, discoverFiles, processAndWrite, processFiles, processText, unreadable, writeAtomically } from './runner.js';
@@ -129,16 +129,13 @@ interface ContextRun {
 /**
  * The directories whose context transforms run, in discovery order: the build
  * context is taken to be the Dockerfile's directory, as for cache-deps. The
- * selection mirrors prepareRun's (config, then options; `only` without `skip`
- * ignores the config's `skip`).
+ * selection uses the same settings as prepareRun (effectiveSettings).
  */
 function contextRuns(groups: Iterable<{ config: DockoptConfig; files: readonly string[] }>, options: DockoptOptions): ContextRun[] {
   const byDirectory = new Map<string, { dockerfiles: string[]; transforms: Set<ContextTransform> }>();
   for (const group of groups) {
-    const withFile = withConfigFile(options, group.config);
-    const merged: DockoptOptions = { ...withFile.config, ...Object.fromEntries(Object.entries(withFile).filter(([, value]) => value !== undefined)) };
-    const skip = withFile.only !== undefined && withFile.skip === undefined ? undefined : merged.skip;
-    const selected = selectContextTransforms(CONTEXT_TRANSFORMS, { only: merged.only, skip, unsafe: merged.unsafe });
+    const settings = effectiveSettings(withConfigFile(options, group.config));
+    const selected = selectContextTransforms(CONTEXT_TRANSFORMS, { only: settings.only, skip: settings.skip, unsafe: settings.unsafe });
     for (const file of group.files) {
       const directory = path.dirname(file);
       let entry = byDirectory.get(directory);

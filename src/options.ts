@@ -178,12 +178,17 @@ export interface PreparedRun {
   workerPlan(write: boolean): WorkerPlan | undefined;
 }
 
-/** Options → the engine's options: merged with the config, custom transforms loaded, transforms selected, resolver made. */
-export async function prepareRun(options: DockoptOptions): Promise<PreparedRun> {
+/** The settings in force: the config's, overridden key by key by the options given. */
+export function effectiveSettings(options: DockoptOptions): DockoptOptions {
   const merged: DockoptOptions = { ...options.config, ...definedOnly(options) };
   // Naming transforms with `only` is a decision about exactly what runs: a config's `skip`
   // (a standing default) does not take them away again; a `skip` given with it still does.
-  const settings: DockoptOptions = options.only !== undefined && options.skip === undefined ? { ...merged, skip: undefined } : merged;
+  return options.only !== undefined && options.skip === undefined ? { ...merged, skip: undefined } : merged;
+}
+
+/** Options → the engine's options: merged with the config, custom transforms loaded, transforms selected, resolver made. */
+export async function prepareRun(options: DockoptOptions): Promise<PreparedRun> {
+  const settings = effectiveSettings(options);
   throwIfAborted(settings.signal);
   const entries = settings.transforms ?? [];
   const custom = await Promise.all(
