@@ -4,8 +4,9 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DockoptError, fixFile, fixFiles, fixText, formatDiff, listTransforms, loadTransform, validateConfig, type FileResult, type Transform } from '../src/index.js';
+import { fixFile, fixFiles, fixText, formatDiff, listTransforms, loadTransform, validateConfig, type FileResult, type Transform } from '../src/index.js';
 import { recordedServices } from './helpers/services.js';
+import { rejection } from './helpers/errors.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const customDir = path.join(root, 'test', 'fixtures', 'custom-transforms');
@@ -31,15 +32,6 @@ async function collect(results: AsyncIterable<FileResult>): Promise<FileResult[]
   return all.sort((a, b) => a.index - b.index);
 }
 
-async function rejection(promise: Promise<unknown>): Promise<DockoptError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(DockoptError);
-    return error as DockoptError;
-  }
-  throw new Error('expected a DockoptError');
-}
 
 describe('fixText', () => {
   test('returns the fixed text with its changes', async () => {

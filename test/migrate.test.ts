@@ -5,11 +5,11 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DockoptError } from '../src/errors.js';
 import { defaultCommitMessage, migrate, parseRepoList, parseShard, selectShard, type MigrateOptions, type RepoOutcome } from '../src/migrate.js';
 import { markdownReport } from '../src/report-markdown.js';
 import { selectTransforms } from '../src/selection.js';
 import { TRANSFORMS } from '../transforms/index.js';
+import { rejection } from './helpers/errors.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
@@ -64,15 +64,6 @@ async function run(repos: readonly string[], options: MigrateOptions = {}): Prom
   return outcomes;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<DockoptError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(DockoptError);
-    return error as DockoptError;
-  }
-  throw new Error('expected a DockoptError');
-}
 
 const branches = (dir: string) => git(dir, 'branch', '--format=%(refname:short)').split('\n');
 const headBranch = (dir: string) => git(dir, 'rev-parse', '--abbrev-ref', 'HEAD');
