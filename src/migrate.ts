@@ -4,9 +4,8 @@
 // and writes the report files; the Dockerfiles themselves are read, fixed and
 // written by the runner, exactly as `dockopt fix --write` does.
 import { spawn } from 'node:child_process';
-import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { dockoptVersion } from './version.js';
 import { DockoptError, throwIfAborted } from './errors.js';
 import { prepareRun, validateOptions, type DockoptOptions } from './options.js';

@@ -14,7 +14,7 @@ import { crossesCommentLine, offsetAfter } from '../src/pkg/layout.js';
 import { foreignShell } from '../src/pkg/run-context.js';
 import { chainsIn, literalValue, type ChainLink } from '../src/pkg/shell-structure.js';
 import { argumentsStart, commandArguments, commandName, hasHeredoc, isExecForm, parseShell, shellScript, sourceOffset, type ShellScript } from '../src/shell.js';
-import { defineTransform, Edit, type Finding, type Safety, type TransformContext } from '../src/transform.js';
+import { defineTransform, Edit, type Finding, type TransformContext } from '../src/transform.js';
 
 const posix = path.posix;
 

@@ -17,7 +17,7 @@ import type { InstructionInfo, DockerfileDocument, Stage } from '../src/dockerfi
 import { propertiesOf, stageBase } from '../src/base-image.js';
 import { tryParseImageReference } from '../src/image-ref.js';
 import { argumentsStart, escapeRegExp, hasHeredoc, isExecForm, parseShell, shellScript, sourceSpan, type ShellNode, type ShellScript } from '../src/shell.js';
-import { defineTransform, Edit, type Finding, type Safety, type TransformContext } from '../src/transform.js';
+import { defineTransform, Edit, type Finding, type Safety } from '../src/transform.js';
 
 const EXAMPLE_BEFORE = `FROM python:3.12-slim
 MAINTAINER Jane Doe <jane@example.com>

@@ -5,7 +5,7 @@
 // it. Descriptive instructions from the middle of the build move down; ENV,
 // the ARGs they use and the working directory are repeated.
 import path from 'node:path';
-import type { DockerfileDocument, InstructionInfo } from '../src/dockerfile.js';
+import type { DockerfileDocument } from '../src/dockerfile.js';
 import { planSplit, type SplitPlan } from '../src/ecosystems/split.js';
 import { readStage, isWithin, type StageModel } from '../src/ecosystems/stage.js';
 import { isRefusal } from '../src/ecosystems/types.js';
