@@ -104,14 +104,14 @@ async function loadCase(dir, name) {
 // ---- the compiled engine and transforms -------------------------------------------------
 
 async function loadEngine(cases) {
-  const enginePath = path.join(DIST_DIR, 'src', 'engine.js');
+  const enginePath = path.join(DIST_DIR, 'src', 'engine', 'fixpoint.js');
   if (!existsSync(enginePath)) throw new UsageError(`${enginePath} does not exist; run npm run build first`);
   const ids = [...new Set(cases.flatMap((testCase) => testCase.transforms))];
   const missing = ids.filter((id) => !existsSync(transformPath(id)));
   if (missing.length > 0) {
     const lines = missing.map((id) => {
       const users = cases.filter((testCase) => testCase.transforms.includes(id)).map((testCase) => testCase.name);
-      return `  ${id} (case ${users.join(', ')}): ${path.relative(process.cwd(), transformPath(id))} is missing; is transforms/${id}.ts written yet? then npm run build`;
+      return `  ${id} (case ${users.join(', ')}): ${path.relative(process.cwd(), transformPath(id))} is missing; is transforms/${id}/index.ts written yet? then npm run build`;
     });
     throw new UsageError(`transforms not built:\n${lines.join('\n')}`);
   }
@@ -140,7 +140,7 @@ async function addResolver(engine, lab) {
 }
 
 function transformPath(id) {
-  return path.join(DIST_DIR, 'transforms', `${id}.js`);
+  return path.join(DIST_DIR, 'transforms', id, 'index.js');
 }
 
 // ---- one case -----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'dockopt');
 const maintainerToLabel = path.join(root, 'examples', 'custom-transform', 'maintainer-to-label.mjs');
-const keywordCase = path.join(root, 'test', 'fixtures', 'custom-transforms', 'keyword-case.cjs');
+const keywordCase = path.join(root, 'test', 'data', 'custom-transforms', 'keyword-case.cjs');
 
 function dockopt(args: string[], cwd = root) {
   const result = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '', NODE_OPTIONS: '' } });
@@ -63,7 +63,7 @@ test('list and explain show custom transforms', () => {
 
 test('a module that is not a transform is an error naming the file, exit 2, nothing processed', () => {
   const dir = tree({ Dockerfile: WITH_MAINTAINER });
-  const bad = path.join(root, 'test', 'fixtures', 'custom-transforms', 'not-kebab-case.mjs');
+  const bad = path.join(root, 'test', 'data', 'custom-transforms', 'not-kebab-case.mjs');
   const result = dockopt(['fix', '--write', '--transform', bad, '.'], dir);
   expect(result.code).toBe(2);
   expect(result.stdout).toBe('');

@@ -90,7 +90,7 @@ describe('worker threads', () => {
       mkdirSync(path.join(dir, `svc-${index}`));
       writeFileSync(path.join(dir, `svc-${index}`, 'Dockerfile'), index % 2 === 0 ? 'from alpine:3.20\nrun echo hi\n' : 'FROM alpine:3.20\n');
     }
-    const keywordCase = path.join(root, 'test', 'fixtures', 'custom-transforms', 'keyword-case.cjs');
+    const keywordCase = path.join(root, 'test', 'data', 'custom-transforms', 'keyword-case.cjs');
     const script = `
       import { createRequire } from 'node:module';
       import { Worker } from 'node:worker_threads';

@@ -9,7 +9,7 @@ import { recordedServices } from './helpers/services.js';
 import { rejection } from './helpers/errors.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const customDir = path.join(root, 'test', 'fixtures', 'custom-transforms');
+const customDir = path.join(root, 'test', 'data', 'custom-transforms');
 const keywordCasePath = path.join(customDir, 'keyword-case.cjs');
 
 const MERGEABLE = 'FROM debian:bookworm-slim\nRUN echo one\nRUN echo two\n';

@@ -9,8 +9,8 @@ import {
   NODE_USER,
   NONROOT_USER,
   DOTNET_APP_USER,
-} from '../src/base-image.js';
-import { DockerfileDocument } from '../src/dockerfile.js';
+} from '../src/image/base-image.js';
+import { DockerfileDocument } from '../src/dockerfile/document.js';
 
 describe('describeBaseImage', () => {
   test.each([

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clearConfigCache, configForFile, createConfigCache, type ConfigLookupOptions } from '../src/config.js';
-import { DockoptError } from '../src/errors.js';
+import { clearConfigCache, configForFile, createConfigCache, type ConfigLookupOptions } from '../src/runner/config.js';
+import { DockoptError } from '../src/engine/errors.js';
 
-const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'config');
+const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'data', 'config');
 const discovery = path.join(fixtures, 'discovery');
 const overridesDir = path.join(fixtures, 'overrides');
 const invalid = path.join(fixtures, 'invalid');
@@ -228,7 +228,7 @@ test('a config may name the dockerignore context transform', async () => {
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const path = (await import('node:path')).default;
-  const { configForFile, createConfigCache } = await import('../src/config.js');
+  const { configForFile, createConfigCache } = await import('../src/runner/config.js');
   const dir = mkdtempSync(path.join(tmpdir(), 'dockopt-config-context-'));
   writeFileSync(path.join(dir, '.dockopt.json'), JSON.stringify({ only: ['dockerignore', 'merge-runs'] }));
   const { config } = await configForFile(path.join(dir, 'Dockerfile'), { cache: createConfigCache() });

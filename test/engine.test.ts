@@ -1,7 +1,7 @@
-import { DockerfileError, fixDockerfile, MAX_PASSES } from '../src/engine.js';
-import { DockerfileDocument } from '../src/dockerfile.js';
-import { shellScript, sourceSpan } from '../src/shell.js';
-import { defineTransform, Edit, type Finding, type Safety, type TransformContext } from '../src/transform.js';
+import { DockerfileError, fixDockerfile, MAX_PASSES } from '../src/engine/fixpoint.js';
+import { DockerfileDocument } from '../src/dockerfile/document.js';
+import { shellScript, sourceSpan } from '../src/shell/script.js';
+import { defineTransform, Edit, type Finding, type Safety, type TransformContext } from '../src/engine/transform.js';
 
 const docs = { summary: 's', why: 'w', fixSafety: 'f', example: { before: '', after: '' } };
 

@@ -8,7 +8,7 @@ import {
   parseImageReference,
   registryHostname,
   tryParseImageReference,
-} from '../src/image-ref.js';
+} from '../src/image/reference.js';
 
 const HEX64 = 'a'.repeat(32) + '0123456789abcdef'.repeat(2);
 

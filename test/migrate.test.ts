@@ -5,9 +5,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultCommitMessage, migrate, parseRepoList, parseShard, selectShard, type MigrateOptions, type RepoOutcome } from '../src/migrate.js';
-import { markdownReport } from '../src/report-markdown.js';
-import { selectTransforms } from '../src/selection.js';
+import { defaultCommitMessage, migrate, parseRepoList, parseShard, selectShard, type MigrateOptions, type RepoOutcome } from '../src/migrate/migrate.js';
+import { markdownReport } from '../src/report/markdown.js';
+import { selectTransforms } from '../src/engine/selection.js';
 import { TRANSFORMS } from '../transforms/index.js';
 import { rejection } from './helpers/errors.js';
 
@@ -424,7 +424,7 @@ test('defaultCommitMessage', () => {
 
 describe('dockopt migrate (the CLI)', () => {
   async function cli(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-    const { main } = await import('../src/cli.js');
+    const { main } = await import('../src/cli/cli.js');
     const { PassThrough, Readable } = await import('node:stream');
     const collect = () => {
       const stream = new PassThrough();

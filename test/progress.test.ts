@@ -1,4 +1,4 @@
-import { createProgress } from '../src/progress.js';
+import { createProgress } from '../src/report/progress.js';
 import { fixFiles } from '../src/index.js';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -2,8 +2,8 @@
 // engine never throws, the output always parses, a second run is a no-op, and
 // a transform leaves instructions outside its target byte-for-byte alone.
 import fc from 'fast-check';
-import { fixDockerfile } from '../src/engine.js';
-import { DockerfileDocument, findParseProblems } from '../src/dockerfile.js';
+import { fixDockerfile } from '../src/engine/fixpoint.js';
+import { DockerfileDocument, findParseProblems } from '../src/dockerfile/document.js';
 import { TRANSFORMS } from '../transforms/index.js';
 
 const commands = fc.constantFrom(

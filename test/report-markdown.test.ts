@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fixFiles, listTransforms, type FileResult } from '../src/index.js';
-import { codeSpan, escapeMarkdown, fenced, markdownReport } from '../src/report-markdown.js';
+import { codeSpan, escapeMarkdown, fenced, markdownReport } from '../src/report/markdown.js';
 
 /** The transforms these cases exercise; the others are skipped so new transforms do not change the snapshot. */
 const KEPT = ['merge-runs', 'pkg-cleanup'];

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fixFile, listTransforms, type FileResult } from '../src/index.js';
-import { sarifReport, SARIF_SCHEMA_URI, type SarifLog } from '../src/report-sarif.js';
+import { sarifReport, SARIF_SCHEMA_URI, type SarifLog } from '../src/report/sarif.js';
 
 const require = createRequire(import.meta.url);
 // The schema as Microsoft's SARIF SDK ships it (draft-04, hence ajv-draft-04); formats checked too (URIs).

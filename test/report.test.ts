@@ -1,4 +1,4 @@
-import { colorizeDiff, jsonReport, summaryLine, unifiedDiff, useColor, type FileReport } from '../src/report.js';
+import { colorizeDiff, jsonReport, summaryLine, unifiedDiff, useColor, type FileReport } from '../src/report/report.js';
 
 describe('colour', () => {
   test('only on a TTY, and never when NO_COLOR is set', () => {

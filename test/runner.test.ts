@@ -1,4 +1,4 @@
-import { decodeDockerfile, isDockerfileName } from '../src/runner.js';
+import { decodeDockerfile, isDockerfileName } from '../src/runner/runner.js';
 
 test.each([
   ['Dockerfile', true],

@@ -7,10 +7,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { main } from '../src/cli.js';
+import { main } from '../src/cli/cli.js';
 import { defineTransform, Edit, type Transform } from '../src/index.js';
-import { describeChanges, formatBytes, runsAsRoot, verifyJson, verifyProblems, verifyText } from '../src/verify-table.js';
-import { baseImages, BuilderUnavailableError, detectBuilder, verifyDockerfile, verifyExitCode, verifyTags, type VerifyReport } from '../src/verify.js';
+import { describeChanges, formatBytes, runsAsRoot, verifyJson, verifyProblems, verifyText } from '../src/verify/table.js';
+import { baseImages, BuilderUnavailableError, detectBuilder, verifyDockerfile, verifyExitCode, verifyTags, type VerifyReport } from '../src/verify/verify.js';
 
 const temporaryDirectories: string[] = [];
 function tempDir(prefix: string): string {

@@ -1,14 +1,14 @@
 // The pipeline, in the order transforms run within each pass. Order matters
 // only for collisions: an earlier transform's edit wins and the later one retries.
-import type { Transform } from '../src/transform.js';
-import cacheDeps from './cache-deps.js';
-import dockerignore, { type ContextTransform } from './dockerignore.js';
-import execForm from './exec-form.js';
-import mergeRuns from './merge-runs.js';
-import multiStage from './multi-stage.js';
-import nonRoot from './non-root.js';
-import pinBase from './pin-base.js';
-import pkgCleanup from './pkg-cleanup.js';
+import type { Transform } from '../src/engine/transform.js';
+import cacheDeps from './cache-deps/index.js';
+import dockerignore, { type ContextTransform } from './dockerignore/index.js';
+import execForm from './exec-form/index.js';
+import mergeRuns from './merge-runs/index.js';
+import multiStage from './multi-stage/index.js';
+import nonRoot from './non-root/index.js';
+import pinBase from './pin-base/index.js';
+import pkgCleanup from './pkg-cleanup/index.js';
 
 export const TRANSFORMS: readonly Transform[] = [pinBase, mergeRuns, pkgCleanup, cacheDeps, execForm, multiStage, nonRoot];
 

@@ -3,17 +3,17 @@
 // with the first fix.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { directoryBuildContext } from './build-context.js';
-import { DockoptError, throwIfAborted, type Diagnostic } from './errors.js';
-import { configForFile, createConfigCache, type ConfigCache } from './config.js';
-import { effectiveSettings, FILES_OPTIONS, prepareRun, validateOptions, WRITE_OPTION, type DockoptConfig, type DockoptOptions } from './options.js';
-import { unifiedDiff } from './report.js';
-import type { FileResult, TextResult } from './results.js';
-import { decodeDockerfile, discoverFiles, processAndWrite, processFiles, processText, unreadable, writeAtomically } from './runner.js';
-import { selectContextTransforms } from './selection.js';
-import type { Transform, TransformMeta } from './transform.js';
-import type { ContextTransform } from '../transforms/dockerignore.js';
-import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../transforms/index.js';
+import { directoryBuildContext } from '../engine/build-context.js';
+import { DockoptError, throwIfAborted, type Diagnostic } from '../engine/errors.js';
+import { configForFile, createConfigCache, type ConfigCache } from '../runner/config.js';
+import { effectiveSettings, FILES_OPTIONS, prepareRun, validateOptions, WRITE_OPTION, type DockoptConfig, type DockoptOptions } from '../runner/options.js';
+import { unifiedDiff } from '../report/report.js';
+import type { FileResult, TextResult } from '../engine/results.js';
+import { decodeDockerfile, discoverFiles, processAndWrite, processFiles, processText, unreadable, writeAtomically } from '../runner/runner.js';
+import { selectContextTransforms } from '../engine/selection.js';
+import type { Transform, TransformMeta } from '../engine/transform.js';
+import type { ContextTransform } from '../../transforms/dockerignore/index.js';
+import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../../transforms/index.js';
 
 export interface FixFileOptions extends DockoptOptions {
   /** Replace each changed file on disk, atomically (the CLI's --write). Default false: nothing is written. */

@@ -3,10 +3,10 @@
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { createProgress } from './progress.js';
-import { configForFile, decodeDockerfile, DockoptError, fixFiles, fixText, listTransforms, loadTransform, type DockoptOptions, type FileResult, type FixFileOptions, type TransformInfo } from './index.js';
-import { colorizeDiff, jsonReport, messageLines, summarize, summaryLine, unifiedDiff, useColor, type FileReport } from './report.js';
-import type { BuilderName } from './verify.js';
+import { createProgress } from '../report/progress.js';
+import { configForFile, decodeDockerfile, DockoptError, fixFiles, fixText, listTransforms, loadTransform, type DockoptOptions, type FileResult, type FixFileOptions, type TransformInfo } from '../index.js';
+import { colorizeDiff, jsonReport, messageLines, summarize, summaryLine, unifiedDiff, useColor, type FileReport } from '../report/report.js';
+import type { BuilderName } from '../verify/verify.js';
 
 const STDIN_PATH = '\u0000stdin';
 
@@ -378,8 +378,8 @@ function exitCodeFor(reports: readonly FileReport[], check: boolean): number {
 async function machineReport(format: 'sarif' | 'markdown', results: readonly FileResult[], transformArgs: string | string[] | undefined): Promise<string> {
   const transforms = await knownTransforms(transformArgs);
   // Loaded on demand, like verify and migrate: a plain `dockopt fix` should start fast.
-  if (format === 'markdown') return (await import('./report-markdown.js')).markdownReport(results, { transforms });
-  const [{ sarifReport }, { dockoptVersion }] = await Promise.all([import('./report-sarif.js'), import('./version.js')]);
+  if (format === 'markdown') return (await import('../report/markdown.js')).markdownReport(results, { transforms });
+  const [{ sarifReport }, { dockoptVersion }] = await Promise.all([import('../report/sarif.js'), import('../runner/version.js')]);
   return `${JSON.stringify(sarifReport(results, transforms, { toolVersion: dockoptVersion() }), null, 2)}\n`;
 }
 
@@ -443,8 +443,8 @@ async function runVerify(args: VerifyArguments, io: CliIo): Promise<number> {
     if (equals <= 0) throw new UsageError(`--build-arg takes NAME=VALUE, got "${pair}"`);
     buildArgs[pair.slice(0, equals)] = pair.slice(equals + 1);
   }
-  const { verifyDockerfile, verifyExitCode } = await import('./verify.js');
-  const { verifyJson, verifyProblems, verifyText } = await import('./verify-table.js');
+  const { verifyDockerfile, verifyExitCode } = await import('../verify/verify.js');
+  const { verifyJson, verifyProblems, verifyText } = await import('../verify/table.js');
   const report = await verifyDockerfile({
     dockerfile: args.dockerfile,
     context: args.context,
@@ -479,7 +479,7 @@ interface MigrateArguments extends TransformSelectionArguments {
 /** `dockopt migrate`: a line per repository on stderr as each finishes, then a summary; exit 2 if any was not migrated cleanly. */
 async function runMigrate(args: MigrateArguments, io: CliIo): Promise<number> {
   // Loaded on demand: fix, list and explain never need git.
-  const { migrate, parseRepoList, parseShard } = await import('./migrate.js');
+  const { migrate, parseRepoList, parseShard } = await import('../migrate/migrate.js');
   const { default: path } = await import('node:path');
   const { readFile } = await import('node:fs/promises');
   const repos = (args.repos ?? []).map((repo) => (repo === STDIN_PATH ? '-' : repo));
@@ -497,7 +497,7 @@ async function runMigrate(args: MigrateArguments, io: CliIo): Promise<number> {
     }
     repos.push(...parseRepoList(text, path.dirname(listFile)));
   }
-  const outcomes: import('./migrate.js').RepoOutcome[] = [];
+  const outcomes: import('../migrate/migrate.js').RepoOutcome[] = [];
   const problem = (line: string) => io.stderr.write(`${line}\n`);
   const info = (line: string) => {
     if (!args.quiet && args.format === 'text') io.stderr.write(`${line}\n`);
@@ -529,7 +529,7 @@ async function runMigrate(args: MigrateArguments, io: CliIo): Promise<number> {
       }
     }
   }
-  const clean = (outcome: import('./migrate.js').RepoOutcome) => (outcome.status === 'migrated' || outcome.status === 'unchanged') && outcome.files.every((file) => file.errors.length === 0);
+  const clean = (outcome: import('../migrate/migrate.js').RepoOutcome) => (outcome.status === 'migrated' || outcome.status === 'unchanged') && outcome.files.every((file) => file.errors.length === 0);
   if (args.format === 'json') {
     const repositories = outcomes.map(({ files, ...outcome }) => ({
       ...outcome,

@@ -2,8 +2,8 @@
 // applies their edits (always over the text they were computed on), re-parses
 // and repeats until nothing changes, ESLint-style. It never touches files.
 import MagicString from 'magic-string';
-import { DockerfileDocument, findParseProblems, type ParseProblem } from './dockerfile.js';
-import { initShell, parseShell, shellScript } from './shell.js';
+import { DockerfileDocument, findParseProblems, type ParseProblem } from '../dockerfile/document.js';
+import { initShell, parseShell, shellScript } from '../shell/script.js';
 import type { Edit, Finding, Safety, Transform, TransformContext, TransformOptions } from './transform.js';
 
 export const MAX_PASSES = 10;

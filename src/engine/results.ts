@@ -1,9 +1,9 @@
 // What the public API hands back for a text and for a file. The runner and the
 // worker threads produce these; the CLI renders them (through report.ts).
-import type { Change, FixResult } from './engine.js';
+import type { Change, FixResult } from './fixpoint.js';
 import type { Diagnostic } from './errors.js';
 
-export type { Change } from './engine.js';
+export type { Change } from './fixpoint.js';
 
 export type FileStatus = 'unchanged' | 'changed' | 'error';
 

@@ -1,7 +1,7 @@
 // Which transforms run, and which may apply unsafe fixes (Ruff-style applicability).
 import { DockoptError } from './errors.js';
 import type { Transform, TransformMeta } from './transform.js';
-import { CONTEXT_TRANSFORMS } from '../transforms/index.js';
+import { CONTEXT_TRANSFORMS } from '../../transforms/index.js';
 
 export interface SelectionRequest {
   readonly only?: readonly string[];

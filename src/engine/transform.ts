@@ -2,8 +2,8 @@
 // they read the parsed file from the context and return findings whose edits
 // point at offsets of the text they were given.
 import type { BuildContext } from './build-context.js';
-import type { DockerfileDocument } from './dockerfile.js';
-import type { ImageResolver } from './resolver.js';
+import type { DockerfileDocument } from '../dockerfile/document.js';
+import type { ImageResolver } from '../image/resolver.js';
 
 export type Safety = 'safe' | 'unsafe';
 

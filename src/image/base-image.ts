@@ -7,8 +7,8 @@
 // The facts are deliberately conservative: an image dockopt does not know is
 // described as unknown rather than guessed from its tag, because a third-party
 // base may already set a non-root USER or ship a user with the same name.
-import type { DockerfileDocument, InstructionInfo, Stage } from './dockerfile.js';
-import { tryParseImageReference, type ImageReference } from './image-ref.js';
+import type { DockerfileDocument, InstructionInfo, Stage } from '../dockerfile/document.js';
+import { tryParseImageReference, type ImageReference } from './reference.js';
 import type { ImageConfig } from './resolver.js';
 
 export type DistroFamily = 'debian' | 'alpine' | 'busybox' | 'rhel' | 'wolfi' | 'distroless' | 'scratch' | 'windows';

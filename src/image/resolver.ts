@@ -1,7 +1,7 @@
 // What network transforms may ask about images. The CLI hands a registry-backed
 // implementation (src/registry) to the engine as `services.resolver`; fixture
 // tests hand in recorded answers. Transforms see only this interface.
-import type { ImageReference } from './image-ref.js';
+import type { ImageReference } from './reference.js';
 
 export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',

@@ -6,13 +6,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { dockoptVersion } from './version.js';
-import { DockoptError, throwIfAborted } from './errors.js';
-import { prepareRun, validateOptions, type DockoptOptions } from './options.js';
-import { markdownReport } from './report-markdown.js';
-import type { FileResult } from './results.js';
-import { isDockerfileName, processFiles } from './runner.js';
-import type { TransformMeta } from './transform.js';
+import { dockoptVersion } from '../runner/version.js';
+import { DockoptError, throwIfAborted } from '../engine/errors.js';
+import { prepareRun, validateOptions, type DockoptOptions } from '../runner/options.js';
+import { markdownReport } from '../report/markdown.js';
+import type { FileResult } from '../engine/results.js';
+import { isDockerfileName, processFiles } from '../runner/runner.js';
+import type { TransformMeta } from '../engine/transform.js';
 
 export const DEFAULT_BRANCH = 'dockopt/optimize-dockerfiles';
 /** The report's name inside the repository's git directory, when no report directory is given. */

@@ -1,6 +1,6 @@
 // The registry side of authentication: reading WWW-Authenticate challenges and
 // deciding which hosts may see a registry's credentials.
-import { isLoopbackRegistry } from '../image-ref.js';
+import { isLoopbackRegistry } from '../image/reference.js';
 
 export interface Challenge {
   /** Lower-case scheme: `bearer` or `basic`. */

@@ -8,8 +8,8 @@
 // across a redirect to another origin, never over plain http to a non-loopback
 // host, and never put into a message or log line.
 import { createHash } from 'node:crypto';
-import { DOCKER_HUB, isLoopbackRegistry, isValidDigest, registryHostname } from '../image-ref.js';
-import { MEDIA_TYPES, ResolveError, type ManifestSummary } from '../resolver.js';
+import { DOCKER_HUB, isLoopbackRegistry, isValidDigest, registryHostname } from '../image/reference.js';
+import { MEDIA_TYPES, ResolveError, type ManifestSummary } from '../image/resolver.js';
 import { parseChallenges, realmMayReceiveCredentials, type Challenge } from './auth.js';
 import { CredentialError, type CredentialSource, type Credentials } from './credentials.js';
 

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { DOCKER_HUB, normalizeRegistry } from '../image-ref.js';
+import { DOCKER_HUB, normalizeRegistry } from '../image/reference.js';
 
 /** Where docker keeps Docker Hub credentials; helpers are asked with this exact URL. */
 const DOCKER_HUB_SERVER_URL = 'https://index.docker.io/v1/';

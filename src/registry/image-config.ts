@@ -2,7 +2,7 @@
 // index serves a platform, which blob a manifest names as its config, and what
 // that config JSON (OCI image config / Docker image v1) says. Pure functions
 // over parsed JSON and bytes; the requests are the resolver's business.
-import { formatPlatform, ResolveError, type ImageConfig, type Platform } from '../resolver.js';
+import { formatPlatform, ResolveError, type ImageConfig, type Platform } from '../image/resolver.js';
 
 /** Config media types of container images; anything else (Helm charts, signatures, SBOMs) is an artifact. */
 const IMAGE_CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);

@@ -2,8 +2,8 @@
 // allowlist first, then one lookup per distinct question per run (in-memory
 // promises, failures included), then the disk cache, then the registry.
 import path from 'node:path';
-import { canonicalRepository, effectiveTag, normalizeRegistry, registryHostname, type ImageReference } from '../image-ref.js';
-import { DEFAULT_PLATFORM, formatPlatform, isIndexMediaType, parsePlatform, ResolveError, type ImageConfig, type ImageResolver, type ManifestSummary, type Platform } from '../resolver.js';
+import { canonicalRepository, effectiveTag, normalizeRegistry, registryHostname, type ImageReference } from '../image/reference.js';
+import { DEFAULT_PLATFORM, formatPlatform, isIndexMediaType, parsePlatform, ResolveError, type ImageConfig, type ImageResolver, type ManifestSummary, type Platform } from '../image/resolver.js';
 import { DiskCache, defaultCacheDir } from './cache.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 import { dockerConfigCredentials, type CredentialSource } from './credentials.js';

@@ -1,9 +1,9 @@
 // A pull-request description: what changed in each Dockerfile and why, for a
 // reviewer. Like every reporter it reads results, never files.
-import type { Diagnostic } from './errors.js';
+import type { Diagnostic } from '../engine/errors.js';
 import { summaryLine, unifiedDiff } from './report.js';
-import type { FileResult } from './results.js';
-import type { TransformMeta } from './transform.js';
+import type { FileResult } from '../engine/results.js';
+import type { TransformMeta } from '../engine/transform.js';
 
 export const DEFAULT_MARKDOWN_TITLE = 'Dockerfile fixes by dockopt';
 

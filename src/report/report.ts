@@ -1,6 +1,6 @@
 // Reporting reads results, never files: unified diffs, JSON, summaries.
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
-import type { Change, Note } from './engine.js';
+import type { Change, Note } from '../engine/fixpoint.js';
 
 export type FileStatus = 'unchanged' | 'changed' | 'error';
 

@@ -3,10 +3,10 @@
 // reporter it reads results, never files.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Diagnostic, DockoptErrorCode } from './errors.js';
-import { comparePaths, fenced } from './report-markdown.js';
-import type { FileResult } from './results.js';
-import type { TransformMeta } from './transform.js';
+import type { Diagnostic, DockoptErrorCode } from '../engine/errors.js';
+import { comparePaths, fenced } from './markdown.js';
+import type { FileResult } from '../engine/results.js';
+import type { TransformMeta } from '../engine/transform.js';
 
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
 export const DOCKOPT_INFORMATION_URI = 'https://www.npmjs.com/package/dockopt';

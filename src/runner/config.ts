@@ -12,10 +12,10 @@
 // thread-pool round trip costs a hundred.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DockoptError } from './errors.js';
+import { DockoptError } from '../engine/errors.js';
 import { CONFIG_KEYS, configValueProblem, type DockoptConfig } from './options.js';
 import { globToRegExp } from './runner.js';
-import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../transforms/index.js';
+import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../../transforms/index.js';
 
 /** The names looked for in each directory, in this order; the first that holds a config wins. */
 export const CONFIG_FILE_NAMES = ['.dockopt.json', '.dockoptrc', 'package.json'] as const;

@@ -3,8 +3,8 @@
 // shape of the built-in ones before anything runs.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DockoptError } from './errors.js';
-import type { Transform } from './transform.js';
+import { DockoptError } from '../engine/errors.js';
+import type { Transform } from '../engine/transform.js';
 
 /** Module URLs of the transforms loadTransform() made: those can be loaded again inside a worker thread. */
 const moduleUrls = new WeakMap<Transform, string>();

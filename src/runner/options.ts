@@ -2,13 +2,13 @@
 // clear errors, then turned into what the engine runs (transforms selected,
 // custom ones loaded, a registry resolver when a network transform runs).
 import { moduleUrlOf, loadTransform, validateTransform, withCustomTransforms } from './custom-transforms.js';
-import type { EngineOptions } from './engine.js';
-import { DockoptError, throwIfAborted } from './errors.js';
-import type { ImageResolverOptions } from './registry/index.js';
-import type { ImageResolver } from './resolver.js';
-import { selectTransforms } from './selection.js';
-import type { Transform, TransformOptions } from './transform.js';
-import { TRANSFORMS } from '../transforms/index.js';
+import type { EngineOptions } from '../engine/fixpoint.js';
+import { DockoptError, throwIfAborted } from '../engine/errors.js';
+import type { ImageResolverOptions } from '../registry/index.js';
+import type { ImageResolver } from '../image/resolver.js';
+import { selectTransforms } from '../engine/selection.js';
+import type { Transform, TransformOptions } from '../engine/transform.js';
+import { TRANSFORMS } from '../../transforms/index.js';
 
 export type PinMode = 'version' | 'digest' | 'both';
 
@@ -124,7 +124,7 @@ function checkKeys(value: unknown, where: string, checks: Readonly<Record<string
   return record;
 }
 
-/** The keys a config holds, in schema order (for src/config.ts, which checks config files itself to report lines). */
+/** The keys a config holds, in schema order (for src/runner/config.ts, which checks config files itself to report lines). */
 export const CONFIG_KEYS = Object.keys(CONFIG_CHECKS) as readonly (keyof DockoptConfig)[];
 
 /** What is wrong with one config value (e.g. 'must be true or false'), or undefined when it is fine. */
@@ -226,7 +226,7 @@ export async function prepareRun(options: DockoptOptions): Promise<PreparedRun> 
 export async function createRegistryResolver(
   settings: Pick<DockoptOptions, 'offline' | 'registryAllow' | 'registryMirrors' | 'insecureRegistries' | 'cacheDir' | 'env' | 'registryLog'> = {},
 ): Promise<ImageResolver> {
-  const { createImageResolver } = await import('./registry/index.js');
+  const { createImageResolver } = await import('../registry/index.js');
   const resolverOptions: ImageResolverOptions = {
     offline: settings.offline ?? false,
     allowRegistries: settings.registryAllow,

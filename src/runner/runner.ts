@@ -6,11 +6,11 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import ignore, { type Ignore } from 'ignore';
-import { directoryBuildContext } from './build-context.js';
-import { DockerfileError, fixDockerfile, type EngineOptions } from './engine.js';
-import { abortError, DockoptError, type Diagnostic, type DockoptErrorCode } from './errors.js';
+import { directoryBuildContext } from '../engine/build-context.js';
+import { DockerfileError, fixDockerfile, type EngineOptions } from '../engine/fixpoint.js';
+import { abortError, DockoptError, type Diagnostic, type DockoptErrorCode } from '../engine/errors.js';
 import type { WorkerPlan } from './options.js';
-import { failedText, resultOfFix, type FileResult, type TextResult } from './results.js';
+import { failedText, resultOfFix, type FileResult, type TextResult } from '../engine/results.js';
 
 const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git']);
 

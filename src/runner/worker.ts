@@ -2,9 +2,9 @@
 // transforms named in its plan (custom ones loaded from their modules), and
 // posts back one result per file.
 import { parentPort, workerData } from 'node:worker_threads';
-import { TRANSFORMS } from '../transforms/index.js';
+import { TRANSFORMS } from '../../transforms/index.js';
 import { loadTransform } from './custom-transforms.js';
-import type { EngineOptions } from './engine.js';
+import type { EngineOptions } from '../engine/fixpoint.js';
 import type { WorkerPlan } from './options.js';
 import { processAndWrite } from './runner.js';
 

@@ -1,9 +1,9 @@
 // How a RUN is laid out (operators at line ends or line starts, indentation)
 // so that pkg-cleanup can add lines that look hand-written, and which spans
 // of the Dockerfile can be removed without taking a comment line with them.
-import type { DockerfileDocument, Span } from '../dockerfile.js';
-import { parseShell, shellScript, sourceOffset, sourceSpan, type ShellScript } from '../shell.js';
-import { chainsIn, type ChainLink } from './shell-structure.js';
+import type { DockerfileDocument, Span } from '../dockerfile/document.js';
+import { parseShell, shellScript, sourceOffset, sourceSpan, type ShellScript } from './script.js';
+import { chainsIn, type ChainLink } from './structure.js';
 
 export type OperatorStyle = 'trailing' | 'leading';
 

@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import v8 from 'node:v8';
 import { Language, Parser, type Node, type Tree } from 'web-tree-sitter';
-import type { DockerfileDocument, InstructionInfo } from './dockerfile.js';
+import type { DockerfileDocument, InstructionInfo } from '../dockerfile/document.js';
 
 export type { Node as ShellNode, Tree as ShellTree } from 'web-tree-sitter';
 

@@ -1,8 +1,8 @@
 // Where a command sits in a RUN's shell, as far as pkg-cleanup needs to know:
 // which `&&`/`||`/`;` chain it belongs to, which block encloses it, and
 // whether it runs every time the RUN succeeds. Built on the tree-sitter-bash
-// tree from src/shell.ts; nothing here edits text.
-import type { ShellNode } from '../shell.js';
+// tree from src/shell/script.ts; nothing here edits text.
+import type { ShellNode } from './script.js';
 
 export type Operator = '&&' | '||' | ';' | '&';
 

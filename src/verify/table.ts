@@ -1,6 +1,6 @@
 // What `dockopt verify` prints: a before/after table of the two images on
 // stdout, or JSON; what went wrong (with the end of the build log) on stderr.
-import type { Change } from './results.js';
+import type { Change } from '../engine/results.js';
 import type { BuildReport, VerifyReport } from './verify.js';
 
 /** Decimal units, as `docker images` shows sizes. */

@@ -10,10 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { From } from 'dockerfile-ast';
-import { fixFile, type FixFileOptions } from './api.js';
-import { DockerfileDocument } from './dockerfile.js';
-import type { Diagnostic } from './errors.js';
-import type { Change } from './results.js';
+import { fixFile, type FixFileOptions } from '../api/api.js';
+import { DockerfileDocument } from '../dockerfile/document.js';
+import type { Diagnostic } from '../engine/errors.js';
+import type { Change } from '../engine/results.js';
 
 export const BUILDER_NAMES = ['docker', 'podman', 'buildah'] as const;
 export type BuilderName = (typeof BUILDER_NAMES)[number];

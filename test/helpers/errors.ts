@@ -1,4 +1,4 @@
-import { DockoptError } from '../../src/errors.js';
+import { DockoptError } from '../../src/engine/errors.js';
 
 /** The DockoptError a promise rejects with; fails the test when it resolves or rejects with anything else. */
 export async function rejection(promise: Promise<unknown>): Promise<DockoptError> {

@@ -6,9 +6,9 @@
 import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fixDockerfile, type FixResult } from '../../src/engine.js';
-import { findParseProblems } from '../../src/dockerfile.js';
-import type { Transform, TransformOptions } from '../../src/transform.js';
+import { fixDockerfile, type FixResult } from '../../src/engine/fixpoint.js';
+import { findParseProblems } from '../../src/dockerfile/document.js';
+import type { Transform, TransformOptions } from '../../src/engine/transform.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const FIXTURES_DIR = path.resolve(here, '..', 'fixtures');

@@ -5,7 +5,7 @@
 // 404s per tag, digest lookups, platforms of indexes, the config of an index's
 // image for a platform, and recorded failures.
 import { readFileSync } from 'node:fs';
-import { canonicalRepository, effectiveTag, type ImageReference } from '../../src/image-ref.js';
+import { canonicalRepository, effectiveTag, type ImageReference } from '../../src/image/reference.js';
 import { manifestForPlatform } from '../../src/registry/image-config.js';
 import {
   DEFAULT_PLATFORM,
@@ -17,7 +17,7 @@ import {
   type ManifestSummary,
   type Platform,
   type ResolveErrorKind,
-} from '../../src/resolver.js';
+} from '../../src/image/resolver.js';
 
 /** An ImageConfig as JSON records it: the platform written `os/arch[/variant]`. */
 export interface RecordedConfig extends Omit<ImageConfig, 'platform'> {

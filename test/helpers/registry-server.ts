@@ -11,7 +11,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { MEDIA_TYPES } from '../../src/resolver.js';
+import { MEDIA_TYPES } from '../../src/image/resolver.js';
 
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
 

@@ -3,7 +3,7 @@
 // real clients are tested against real servers in test/registry/.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inMemoryBuildContext } from '../../src/build-context.js';
+import { inMemoryBuildContext } from '../../src/engine/build-context.js';
 import { loadRecordedRegistry, recordedResolver } from './recorded-resolver.js';
 
 const recordings = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'pin-base', 'registry.json');

@@ -5,10 +5,10 @@
 // never sends 429s and ignores ?n= on tags/list.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { parseImageReference } from '../../src/image-ref.js';
+import { parseImageReference } from '../../src/image/reference.js';
 import { createImageResolver, RegistryClient, type ImageResolverOptions } from '../../src/registry/index.js';
 import { dockerConfigCredentials } from '../../src/registry/credentials.js';
-import { MEDIA_TYPES, ResolveError } from '../../src/resolver.js';
+import { MEDIA_TYPES, ResolveError } from '../../src/image/resolver.js';
 import {
   freePort,
   imageIndex,

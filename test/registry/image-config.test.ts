@@ -7,9 +7,9 @@
 // distribution verifies every blob it stores and serves blobs itself.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { parseImageReference } from '../../src/image-ref.js';
+import { parseImageReference } from '../../src/image/reference.js';
 import { createImageResolver, type ImageResolverOptions } from '../../src/registry/index.js';
-import { ResolveError } from '../../src/resolver.js';
+import { ResolveError } from '../../src/image/resolver.js';
 import {
   configBlob,
   deleteBlob,

@@ -7,10 +7,10 @@ import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { parseImageReference } from '../../src/image-ref.js';
+import { parseImageReference } from '../../src/image/reference.js';
 import { createImageResolver, type ImageResolverOptions } from '../../src/registry/index.js';
 import { Credentials } from '../../src/registry/credentials.js';
-import { ResolveError } from '../../src/resolver.js';
+import { ResolveError } from '../../src/image/resolver.js';
 import {
   imageIndex,
   makeTempDir,

@@ -2,13 +2,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { directoryBuildContext, inMemoryBuildContext, sentFiles, type BuildContext } from '../../src/build-context.js';
-import { findParseProblems } from '../../src/dockerfile.js';
-import { fixDockerfile } from '../../src/engine.js';
-import mergeRuns from '../../transforms/merge-runs.js';
-import multiStage from '../../transforms/multi-stage.js';
-import pkgCleanup from '../../transforms/pkg-cleanup.js';
-import transform from '../../transforms/cache-deps.js';
+import { directoryBuildContext, inMemoryBuildContext, sentFiles, type BuildContext } from '../../src/engine/build-context.js';
+import { findParseProblems } from '../../src/dockerfile/document.js';
+import { fixDockerfile } from '../../src/engine/fixpoint.js';
+import mergeRuns from '../../transforms/merge-runs/index.js';
+import multiStage from '../../transforms/multi-stage/index.js';
+import pkgCleanup from '../../transforms/pkg-cleanup/index.js';
+import transform from '../../transforms/cache-deps/index.js';
 import { defineFixtureTests, FIXTURES_DIR, runTransform, type FixtureCase } from '../helpers/fixtures.js';
 import { recordedServices } from '../helpers/services.js';
 

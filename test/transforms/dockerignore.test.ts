@@ -1,5 +1,5 @@
-import { inMemoryBuildContext } from '../../src/build-context.js';
-import { proposeDockerignore } from '../../transforms/dockerignore.js';
+import { inMemoryBuildContext } from '../../src/engine/build-context.js';
+import { proposeDockerignore } from '../../transforms/dockerignore/index.js';
 
 const COPY_ALL = 'FROM node:22-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci\n';
 

@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inMemoryBuildContext } from '../../src/build-context.js';
-import { fixDockerfile } from '../../src/engine.js';
+import { inMemoryBuildContext } from '../../src/engine/build-context.js';
+import { fixDockerfile } from '../../src/engine/fixpoint.js';
 import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../../transforms/index.js';
 import { recordedServices } from '../helpers/services.js';
 

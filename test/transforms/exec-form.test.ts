@@ -3,9 +3,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { DockerfileDocument } from '../../src/dockerfile.js';
-import { initShell } from '../../src/shell.js';
-import transform, { literalCommand } from '../../transforms/exec-form.js';
+import { DockerfileDocument } from '../../src/dockerfile/document.js';
+import { initShell } from '../../src/shell/script.js';
+import transform, { literalCommand } from '../../transforms/exec-form/index.js';
 import { defineFixtureTests, runTransform } from '../helpers/fixtures.js';
 
 defineFixtureTests(transform);

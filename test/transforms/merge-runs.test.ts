@@ -3,9 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { DockerfileDocument } from '../../src/dockerfile.js';
-import { initShell, shellScript } from '../../src/shell.js';
-import transform from '../../transforms/merge-runs.js';
+import { DockerfileDocument } from '../../src/dockerfile/document.js';
+import { initShell, shellScript } from '../../src/shell/script.js';
+import transform from '../../transforms/merge-runs/index.js';
 import { defineFixtureTests, runTransform } from '../helpers/fixtures.js';
 
 defineFixtureTests(transform);

@@ -1,10 +1,10 @@
-import { fixDockerfile } from '../../src/engine.js';
-import { DockerfileDocument } from '../../src/dockerfile.js';
-import { baseRef, debianCodename, distrolessStatic } from '../../src/ecosystems/images.js';
-import { headersWithoutRuntimeLibrary, isBuildOnlyPackage } from '../../src/ecosystems/packages.js';
-import { initShell } from '../../src/shell.js';
-import transform from '../../transforms/multi-stage.js';
-import nonRoot from '../../transforms/non-root.js';
+import { fixDockerfile } from '../../src/engine/fixpoint.js';
+import { DockerfileDocument } from '../../src/dockerfile/document.js';
+import { baseRef, debianCodename, distrolessStatic } from '../../transforms/multi-stage/images.js';
+import { headersWithoutRuntimeLibrary, isBuildOnlyPackage } from '../../transforms/multi-stage/packages.js';
+import { initShell } from '../../src/shell/script.js';
+import transform from '../../transforms/multi-stage/index.js';
+import nonRoot from '../../transforms/non-root/index.js';
 import { defineFixtureTests, runTransform } from '../helpers/fixtures.js';
 
 defineFixtureTests(transform);

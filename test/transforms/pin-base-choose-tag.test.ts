@@ -1,4 +1,4 @@
-import { compareNumbers, isExactTag, newerInLine, parseTagVersion, refiningCandidates } from '../../src/registry/choose-tag.js';
+import { compareNumbers, isExactTag, newerInLine, parseTagVersion, refiningCandidates } from '../../transforms/pin-base/choose-tag.js';
 
 // A slice of Docker Hub's python tags, in registry order (unsorted).
 const PYTHON_TAGS = [

@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import transform from '../../transforms/pin-base.js';
-import { parseImageReference } from '../../src/image-ref.js';
+import transform from '../../transforms/pin-base/index.js';
+import { parseImageReference } from '../../src/image/reference.js';
 import { createImageResolver } from '../../src/registry/index.js';
-import { MEDIA_TYPES, ResolveError, type ImageResolver } from '../../src/resolver.js';
+import { MEDIA_TYPES, ResolveError, type ImageResolver } from '../../src/image/resolver.js';
 import { defineFixtureTests, FIXTURES_DIR, runTransform } from '../helpers/fixtures.js';
 import { loadRecordedRegistry, recordedResolver } from '../helpers/recorded-resolver.js';
 import { imageIndex, makeTempDir, pushImage, startRegistry, type RegistryHandle } from '../helpers/registry-server.js';

@@ -3,10 +3,10 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import transform from '../../transforms/pkg-cleanup.js';
-import { DockerfileDocument } from '../../src/dockerfile.js';
-import { fixDockerfile } from '../../src/engine.js';
-import { initShell, shellScript } from '../../src/shell.js';
+import transform from '../../transforms/pkg-cleanup/index.js';
+import { DockerfileDocument } from '../../src/dockerfile/document.js';
+import { fixDockerfile } from '../../src/engine/fixpoint.js';
+import { initShell, shellScript } from '../../src/shell/script.js';
 import { defineFixtureTests, runTransform } from '../helpers/fixtures.js';
 
 defineFixtureTests(transform);

@@ -8,13 +8,13 @@
 // moves only an install that reads nothing but those manifests, and says why
 // whenever it leaves one alone.
 import path from 'node:path';
-import { sentFiles, type BuildContext } from '../src/build-context.js';
-import type { DockerfileDocument, InstructionInfo, Range, Stage } from '../src/dockerfile.js';
-import { crossesCommentLine, offsetAfter } from '../src/pkg/layout.js';
-import { foreignShell } from '../src/pkg/run-context.js';
-import { chainsIn, literalValue, type ChainLink } from '../src/pkg/shell-structure.js';
-import { argumentsStart, commandArguments, commandName, hasHeredoc, isExecForm, parseShell, shellScript, sourceOffset, type ShellScript } from '../src/shell.js';
-import { defineTransform, Edit, type Finding, type TransformContext } from '../src/transform.js';
+import { sentFiles, type BuildContext } from '../../src/engine/build-context.js';
+import type { DockerfileDocument, InstructionInfo, Range, Stage } from '../../src/dockerfile/document.js';
+import { crossesCommentLine, offsetAfter } from '../../src/shell/layout.js';
+import { foreignShell } from '../pkg-cleanup/run-context.js';
+import { chainsIn, literalValue, type ChainLink } from '../../src/shell/structure.js';
+import { argumentsStart, commandArguments, commandName, hasHeredoc, isExecForm, parseShell, shellScript, sourceOffset, type ShellScript } from '../../src/shell/script.js';
+import { defineTransform, Edit, type Finding, type TransformContext } from '../../src/engine/transform.js';
 
 const posix = path.posix;
 

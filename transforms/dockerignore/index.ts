@@ -6,10 +6,10 @@
 // a `# added by dockopt` header, and never removes or reorders the user's lines.
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import type { BuildContext } from '../src/build-context.js';
-import { DockerfileDocument } from '../src/dockerfile.js';
-import { argumentsStart, hasHeredoc, isExecForm } from '../src/shell.js';
-import type { TransformMeta } from '../src/transform.js';
+import type { BuildContext } from '../../src/engine/build-context.js';
+import { DockerfileDocument } from '../../src/dockerfile/document.js';
+import { argumentsStart, hasHeredoc, isExecForm } from '../../src/shell/script.js';
+import type { TransformMeta } from '../../src/engine/transform.js';
 
 const posix = path.posix;
 

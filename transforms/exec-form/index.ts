@@ -13,11 +13,11 @@
 // ENTRYPOINT that receives a CMD as its arguments, inherited from the base image
 // when the Dockerfile sets none.
 import path from 'node:path';
-import type { InstructionInfo, DockerfileDocument, Stage } from '../src/dockerfile.js';
-import { propertiesOf, stageBase } from '../src/base-image.js';
-import { tryParseImageReference } from '../src/image-ref.js';
-import { argumentsStart, escapeRegExp, hasHeredoc, isExecForm, parseShell, shellScript, sourceSpan, type ShellNode, type ShellScript } from '../src/shell.js';
-import { defineTransform, Edit, type Finding, type Safety } from '../src/transform.js';
+import type { InstructionInfo, DockerfileDocument, Stage } from '../../src/dockerfile/document.js';
+import { propertiesOf, stageBase } from '../../src/image/base-image.js';
+import { tryParseImageReference } from '../../src/image/reference.js';
+import { argumentsStart, escapeRegExp, hasHeredoc, isExecForm, parseShell, shellScript, sourceSpan, type ShellNode, type ShellScript } from '../../src/shell/script.js';
+import { defineTransform, Edit, type Finding, type Safety } from '../../src/engine/transform.js';
 
 const EXAMPLE_BEFORE = `FROM python:3.12-slim
 MAINTAINER Jane Doe <jane@example.com>

@@ -9,7 +9,7 @@
 // faithfully (background jobs, errexit, different flags, exec form, heredocs,
 // non-POSIX shells) are left alone with a note that says why.
 import type { ModifiableInstruction } from 'dockerfile-ast';
-import type { DockerfileDocument, InstructionInfo } from '../src/dockerfile.js';
+import type { DockerfileDocument, InstructionInfo } from '../../src/dockerfile/document.js';
 import {
   commandArguments,
   commandName,
@@ -21,8 +21,8 @@ import {
   sourceOffset,
   type ShellNode,
   type ShellScript,
-} from '../src/shell.js';
-import { defineTransform, Edit, type Finding, type TransformContext } from '../src/transform.js';
+} from '../../src/shell/script.js';
+import { defineTransform, Edit, type Finding, type TransformContext } from '../../src/engine/transform.js';
 
 const EXAMPLE_BEFORE = `FROM debian:bookworm-slim
 RUN apt-get update

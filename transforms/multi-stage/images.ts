@@ -1,9 +1,9 @@
-// What the multi-stage split needs to know about images beyond src/base-image.ts:
+// What the multi-stage split needs to know about images beyond src/image/base-image.ts:
 // which Debian or Alpine release a tag is built on (a runtime image has to match
 // the C library the build linked against) and what a candidate runtime image
 // offers the runtime stage (a package manager, a shell, users).
-import { describeBaseImage } from '../base-image.js';
-import { tryParseImageReference, type ImageReference } from '../image-ref.js';
+import { describeBaseImage } from '../../src/image/base-image.js';
+import { tryParseImageReference, type ImageReference } from '../../src/image/reference.js';
 
 /** Debian codenames by version; tags name either. */
 export const DEBIAN_RELEASES: Readonly<Record<string, number>> = { buster: 10, bullseye: 11, bookworm: 12, trixie: 13 };

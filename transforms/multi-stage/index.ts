@@ -5,11 +5,11 @@
 // it. Descriptive instructions from the middle of the build move down; ENV,
 // the ARGs they use and the working directory are repeated.
 import path from 'node:path';
-import type { DockerfileDocument } from '../src/dockerfile.js';
-import { planSplit, type SplitPlan } from '../src/ecosystems/split.js';
-import { readStage, isWithin, type StageModel } from '../src/ecosystems/stage.js';
-import { isRefusal } from '../src/ecosystems/types.js';
-import { defineTransform, Edit, type Finding } from '../src/transform.js';
+import type { DockerfileDocument } from '../../src/dockerfile/document.js';
+import { planSplit, type SplitPlan } from './split.js';
+import { readStage, isWithin, type StageModel } from './stage.js';
+import { isRefusal } from './ecosystems/types.js';
+import { defineTransform, Edit, type Finding } from '../../src/engine/transform.js';
 
 const posix = path.posix;
 

@@ -4,20 +4,20 @@
 // target the runtime does not need); anything else means dockopt cannot tell
 // what the runtime would miss, and the stage is left alone with the reason.
 import path from 'node:path';
-import type { InstructionInfo } from '../dockerfile.js';
-import { expandVariables, globalArgDefaults, isRootUser, propertiesOf } from '../base-image.js';
-import type { TransformOptions } from '../transform.js';
-import { classifyCommon, isBuildSide, isVersionProbe, type Produced } from './common.js';
-import { go } from './go.js';
+import type { InstructionInfo } from '../../src/dockerfile/document.js';
+import { expandVariables, globalArgDefaults, isRootUser, propertiesOf } from '../../src/image/base-image.js';
+import type { TransformOptions } from '../../src/engine/transform.js';
+import { classifyCommon, isBuildSide, isVersionProbe, type Produced } from './ecosystems/common.js';
+import { go } from './ecosystems/go.js';
 import { describeRuntimeImage, type RuntimeImage } from './images.js';
-import { java } from './java.js';
-import { native } from './native.js';
-import { node } from './node.js';
+import { java } from './ecosystems/java.js';
+import { native } from './ecosystems/native.js';
+import { node } from './ecosystems/node.js';
 import { headersWithoutRuntimeLibrary, installCommand, installedPackages, isBuildOnlyPackage, runtimeLibrary, type PackageCommand, type PackageInstall } from './packages.js';
-import { python } from './python.js';
-import { rust } from './rust.js';
+import { python } from './ecosystems/python.js';
+import { rust } from './ecosystems/rust.js';
 import { hasWildcard, isWithin, MOVABLE, type ShellCommand, type StageModel } from './stage.js';
-import { code, type Ecosystem, isRefusal, type Refusal, refuse, type RuntimePlan } from './types.js';
+import { code, type Ecosystem, isRefusal, type Refusal, refuse, type RuntimePlan } from './ecosystems/types.js';
 
 const posix = path.posix;
 

@@ -5,9 +5,9 @@
 // by the Dockerfile itself (ENV, literal words); ARG values can be overridden
 // at build time, so they count as unknown.
 import path from 'node:path';
-import type { DockerfileDocument, InstructionInfo, Range, Stage } from '../dockerfile.js';
-import { expandVariables, globalArgDefaults, propertiesOf } from '../base-image.js';
-import { commandArguments, commandName, descendantsOfType, hasHeredoc, isExecForm, parseShell, shellScript, type ShellNode } from '../shell.js';
+import type { DockerfileDocument, InstructionInfo, Range, Stage } from '../../src/dockerfile/document.js';
+import { expandVariables, globalArgDefaults, propertiesOf } from '../../src/image/base-image.js';
+import { commandArguments, commandName, descendantsOfType, hasHeredoc, isExecForm, parseShell, shellScript, type ShellNode } from '../../src/shell/script.js';
 import { baseRef, type BaseRef } from './images.js';
 
 const posix = path.posix;

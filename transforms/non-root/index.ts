@@ -17,9 +17,9 @@ import {
   type DistroFamily,
   type ImageUser,
   type UserTools,
-} from '../src/base-image.js';
-import type { DockerfileDocument, InstructionInfo, Stage } from '../src/dockerfile.js';
-import { formatPlatform, parsePlatform } from '../src/resolver.js';
+} from '../../src/image/base-image.js';
+import type { DockerfileDocument, InstructionInfo, Stage } from '../../src/dockerfile/document.js';
+import { formatPlatform, parsePlatform } from '../../src/image/resolver.js';
 import {
   commandArguments,
   commandName,
@@ -29,8 +29,8 @@ import {
   parseShell,
   shellScript,
   type ShellNode,
-} from '../src/shell.js';
-import { defineTransform, Edit, type Finding, type TransformContext } from '../src/transform.js';
+} from '../../src/shell/script.js';
+import { defineTransform, Edit, type Finding, type TransformContext } from '../../src/engine/transform.js';
 
 const ID = 'non-root';
 

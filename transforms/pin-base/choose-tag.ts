@@ -6,7 +6,7 @@
 // when it has the same prefix and variant and its numbers extend the other's
 // (3.9 → 3.9.18). Tags without numbers are variants of `latest`: `slim`
 // is refined by `3.12.1-slim`, `latest` by any versioned tag.
-import { DEFAULT_TAG } from '../image-ref.js';
+import { DEFAULT_TAG } from '../../src/image/reference.js';
 
 export interface TagVersion {
   readonly tag: string;

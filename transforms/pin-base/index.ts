@@ -4,11 +4,11 @@
 // is the one the floating tag points at now. --update moves an exact tag to the
 // newest patch of its line, which does change the image, so that fix is unsafe.
 import type { Arg, From, Property } from 'dockerfile-ast';
-import type { DockerfileDocument, InstructionInfo, Span } from '../src/dockerfile.js';
-import { DEFAULT_TAG, formatImageReference, ImageReferenceError, parseImageReference, type ImageReference } from '../src/image-ref.js';
-import { isExactTag, newerInLine, refiningCandidates } from '../src/registry/choose-tag.js';
-import { isIndexMediaType, ResolveError, type ImageResolver, type ManifestSummary, type Platform } from '../src/resolver.js';
-import { defineTransform, Edit, type Finding, type Safety, type TransformContext } from '../src/transform.js';
+import type { DockerfileDocument, InstructionInfo, Span } from '../../src/dockerfile/document.js';
+import { DEFAULT_TAG, formatImageReference, ImageReferenceError, parseImageReference, type ImageReference } from '../../src/image/reference.js';
+import { isExactTag, newerInLine, refiningCandidates } from './choose-tag.js';
+import { isIndexMediaType, ResolveError, type ImageResolver, type ManifestSummary, type Platform } from '../../src/image/resolver.js';
+import { defineTransform, Edit, type Finding, type Safety, type TransformContext } from '../../src/engine/transform.js';
 
 const ID = 'pin-base';
 /** Floating tags point at the newest release, so the match is among the first few; this bounds the lookups when none is. */

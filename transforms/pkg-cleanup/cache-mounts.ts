@@ -2,8 +2,8 @@
 // RUN already keeps outside its layer, and the flags and `# syntax=`
 // directive pkg-cleanup adds with --cache-mounts.
 import type { Flag } from 'dockerfile-ast';
-import type { DockerfileDocument, InstructionInfo } from '../dockerfile.js';
-import { Edit } from '../transform.js';
+import type { DockerfileDocument, InstructionInfo } from '../../src/dockerfile/document.js';
+import { Edit } from '../../src/engine/transform.js';
 
 /** The targets of the RUN's `--mount=type=cache` flags, without trailing slashes. */
 export function cacheMountTargets(instruction: InstructionInfo): string[] {

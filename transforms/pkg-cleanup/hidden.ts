@@ -2,10 +2,10 @@
 // `sh -c '…'` strings, command substitutions, function bodies, behind sudo,
 // in heredoc bodies and in exec-form RUNs. Each becomes a note, so users know
 // the RUN was looked at and why it was left alone.
-import type { DockerfileDocument, InstructionInfo } from '../dockerfile.js';
-import { commandArguments, commandName, descendantsOfType, isExecForm, parseShell, type ShellNode } from '../shell.js';
+import type { DockerfileDocument, InstructionInfo } from '../../src/dockerfile/document.js';
+import { commandArguments, commandName, descendantsOfType, isExecForm, parseShell, type ShellNode } from '../../src/shell/script.js';
 import { basename, invocationOf } from './invocations.js';
-import { levelsOf, literalValue } from './shell-structure.js';
+import { levelsOf, literalValue } from '../../src/shell/structure.js';
 
 export interface HiddenCall {
   /** Position in the shell script the tree came from. */

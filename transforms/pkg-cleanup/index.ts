@@ -5,19 +5,19 @@
 // continued line at the end of the RUN. With --cache-mounts it moves the
 // caches into BuildKit cache mounts instead. Whatever it cannot be sure
 // about becomes a note.
-import type { DockerfileDocument, InstructionInfo } from '../src/dockerfile.js';
-import { mountFlag, syntaxDirectiveEdit } from '../src/pkg/cache-mounts.js';
-import { hiddenCalls, packageManagersIn, unreachableRunNote } from '../src/pkg/hidden.js';
-import { continuationText, flagLinesText, layoutOf, offsetAfter } from '../src/pkg/layout.js';
-import { addNote, addStep, emptyPlan, findingOf, type Plan } from '../src/pkg/plan.js';
-import { planApk } from '../src/pkg/rules/apk.js';
-import { planApt } from '../src/pkg/rules/apt.js';
-import { planGem, planNpm, planPip, planYarn } from '../src/pkg/rules/language.js';
-import { planRpm } from '../src/pkg/rules/rpm.js';
-import { createRunContext, foreignShell, type RunContext } from '../src/pkg/run-context.js';
-import { commandArguments, commandName, parseShell, shellScript, sourceOffset, type ShellNode, type ShellScript } from '../src/shell.js';
-import { Edit, defineTransform, type Finding, type TransformContext } from '../src/transform.js';
-import { literalValue } from '../src/pkg/shell-structure.js';
+import type { DockerfileDocument, InstructionInfo } from '../../src/dockerfile/document.js';
+import { mountFlag, syntaxDirectiveEdit } from './cache-mounts.js';
+import { hiddenCalls, packageManagersIn, unreachableRunNote } from './hidden.js';
+import { continuationText, flagLinesText, layoutOf, offsetAfter } from '../../src/shell/layout.js';
+import { addNote, addStep, emptyPlan, findingOf, type Plan } from './plan.js';
+import { planApk } from './rules/apk.js';
+import { planApt } from './rules/apt.js';
+import { planGem, planNpm, planPip, planYarn } from './rules/language.js';
+import { planRpm } from './rules/rpm.js';
+import { createRunContext, foreignShell, type RunContext } from './run-context.js';
+import { commandArguments, commandName, parseShell, shellScript, sourceOffset, type ShellNode, type ShellScript } from '../../src/shell/script.js';
+import { Edit, defineTransform, type Finding, type TransformContext } from '../../src/engine/transform.js';
+import { literalValue } from '../../src/shell/structure.js';
 
 const BEFORE = `FROM debian:bookworm-slim
 RUN apt-get install --no-install-recommends \\

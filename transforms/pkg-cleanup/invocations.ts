@@ -1,8 +1,8 @@
 // Recognising package-manager calls in a parsed RUN: which tool, which
 // subcommand, and which options are already there (in any of their
 // spellings). Reading only; the transform decides what to edit.
-import { commandArguments, commandName, type ShellNode } from '../shell.js';
-import { literalValue } from './shell-structure.js';
+import { commandArguments, commandName, type ShellNode } from '../../src/shell/script.js';
+import { literalValue } from '../../src/shell/structure.js';
 
 export type Tool = 'apt-get' | 'apt' | 'apk' | 'yum' | 'dnf' | 'microdnf' | 'zypper' | 'pip' | 'npm' | 'yarn' | 'gem';
 

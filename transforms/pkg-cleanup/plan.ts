@@ -1,7 +1,7 @@
 // What pkg-cleanup will do to one RUN: edits grouped by safety, the commands
 // to append at its end, the cache mounts to add, and notes about what it left
 // alone. The rules fill a plan; the transform turns it into findings.
-import { Edit, type Finding, type Safety } from '../transform.js';
+import { Edit, type Finding, type Safety } from '../../src/engine/transform.js';
 
 export interface Note {
   readonly offset: number;

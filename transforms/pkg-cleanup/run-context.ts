@@ -1,12 +1,12 @@
 // Everything pkg-cleanup knows about one shell-form RUN before it decides
 // anything: the package-manager calls it can see (and where they sit), the
 // other commands, the cache mounts, and the stage around it (ENV, USER).
-import type { DockerfileDocument, InstructionInfo } from '../dockerfile.js';
-import { argumentsStart, commandName, descendantsOfType, type ShellNode, type ShellScript } from '../shell.js';
-import type { TransformOptions } from '../transform.js';
+import type { DockerfileDocument, InstructionInfo } from '../../src/dockerfile/document.js';
+import { argumentsStart, commandName, descendantsOfType, type ShellNode, type ShellScript } from '../../src/shell/script.js';
+import type { TransformOptions } from '../../src/engine/transform.js';
 import { cacheMountTargets, covers } from './cache-mounts.js';
 import { invocationOf, type Invocation } from './invocations.js';
-import { chainsIn, levelsOf, literalValue, type ChainLink, type Level } from './shell-structure.js';
+import { chainsIn, levelsOf, literalValue, type ChainLink, type Level } from '../../src/shell/structure.js';
 
 export interface Located {
   readonly node: ShellNode;

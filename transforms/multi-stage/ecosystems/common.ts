@@ -2,8 +2,8 @@
 // helpers, and file operations (whose targets decide whether the runtime image
 // would miss something), plus finding the file the container runs.
 import path from 'node:path';
-import { readPackageCommand, type PackageCommand } from './packages.js';
-import { hasWildcard, isWithin, resolvePath, STANDARD_PATH, type ShellCommand, type StageModel } from './stage.js';
+import { readPackageCommand, type PackageCommand } from '../packages.js';
+import { hasWildcard, isWithin, resolvePath, STANDARD_PATH, type ShellCommand, type StageModel } from '../stage.js';
 
 const posix = path.posix;
 

@@ -6,8 +6,8 @@
 // the slim image of the same Debian release.
 import path from 'node:path';
 import { findRunTarget, runtimeDestination, searchPath } from './common.js';
-import { alpineVersion, debianCodename, debianSlim, describeRuntimeImage, distrolessStatic, isAlpine, type BaseRef, type RuntimeImage } from './images.js';
-import { imagePathDirs, isWithin, resolvePath, type ShellCommand, type StageModel } from './stage.js';
+import { alpineVersion, debianCodename, debianSlim, describeRuntimeImage, distrolessStatic, isAlpine, type BaseRef, type RuntimeImage } from '../images.js';
+import { imagePathDirs, isWithin, resolvePath, type ShellCommand, type StageModel } from '../stage.js';
 import { code, type Ecosystem, refuse, type RuntimePlan } from './types.js';
 
 const posix = path.posix;

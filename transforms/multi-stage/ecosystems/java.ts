@@ -4,8 +4,8 @@
 // -plain jars alike).
 import path from 'node:path';
 import { findRunTarget } from './common.js';
-import { describeRuntimeImage, type BaseRef, type RuntimeImage } from './images.js';
-import { hasWildcard, isWithin, resolvePath, type ShellCommand } from './stage.js';
+import { describeRuntimeImage, type BaseRef, type RuntimeImage } from '../images.js';
+import { hasWildcard, isWithin, resolvePath, type ShellCommand } from '../stage.js';
 import { code, type Ecosystem, refuse, type RuntimePlan } from './types.js';
 
 const posix = path.posix;

@@ -3,8 +3,8 @@
 // program the container runs.
 import path from 'node:path';
 import { findRunTarget, runtimeDestination } from './common.js';
-import { debianCodename, describeRuntimeImage, isSlim, writtenName, writtenTag, type BaseRef, type RuntimeImage } from './images.js';
-import { isWithin, resolvePath, type ShellCommand } from './stage.js';
+import { debianCodename, describeRuntimeImage, isSlim, writtenName, writtenTag, type BaseRef, type RuntimeImage } from '../images.js';
+import { isWithin, resolvePath, type ShellCommand } from '../stage.js';
 import { code, type Ecosystem, refuse, type RuntimePlan } from './types.js';
 
 const posix = path.posix;

@@ -8,8 +8,8 @@
 //   with node-gyp, which a slim image cannot redo) the build stage prunes its
 //   dev dependencies and the runtime stage copies the whole app directory.
 import path from 'node:path';
-import { describeRuntimeImage, isAlpine, isSlim, writtenName, writtenTag, type BaseRef, type RuntimeImage } from './images.js';
-import { isWithin, resolvePath, type ShellCommand } from './stage.js';
+import { describeRuntimeImage, isAlpine, isSlim, writtenName, writtenTag, type BaseRef, type RuntimeImage } from '../images.js';
+import { isWithin, resolvePath, type ShellCommand } from '../stage.js';
 import { code, type Ecosystem, type PlanContext, refuse, type RuntimePlan, type SetupStep } from './types.js';
 
 const posix = path.posix;

@@ -2,8 +2,8 @@
 // next to the app directory, onto python:<same version>-slim. Packages built
 // from source (gcc, -dev headers) stay in the build stage; their shared
 // libraries must exist in the slim image, which is checked by the caller.
-import { describeRuntimeImage, isAlpine, isSlim, writtenName, writtenTag, DEBIAN_RELEASES, type BaseRef, type RuntimeImage } from './images.js';
-import { isWithin, resolvePath, type ShellCommand } from './stage.js';
+import { describeRuntimeImage, isAlpine, isSlim, writtenName, writtenTag, DEBIAN_RELEASES, type BaseRef, type RuntimeImage } from '../images.js';
+import { isWithin, resolvePath, type ShellCommand } from '../stage.js';
 import { code, type Ecosystem, refuse, type RuntimePlan } from './types.js';
 
 const PIP = /^pip(?:3(?:\.\d+)?)?$/;

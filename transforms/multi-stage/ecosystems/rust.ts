@@ -3,8 +3,8 @@
 // on (Rust links glibc dynamically, so the release must match).
 import path from 'node:path';
 import { findRunTarget, runtimeDestination, searchPath } from './common.js';
-import { alpineVersion, debianCodename, debianSlim, describeRuntimeImage, isAlpine, type BaseRef, type RuntimeImage } from './images.js';
-import { imagePathDirs, resolvePath, type ShellCommand, type StageModel } from './stage.js';
+import { alpineVersion, debianCodename, debianSlim, describeRuntimeImage, isAlpine, type BaseRef, type RuntimeImage } from '../images.js';
+import { imagePathDirs, resolvePath, type ShellCommand, type StageModel } from '../stage.js';
 import { code, type Ecosystem, refuse, type RuntimePlan } from './types.js';
 
 const posix = path.posix;

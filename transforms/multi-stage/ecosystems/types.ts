@@ -1,12 +1,12 @@
 // The contract between the multi-stage transform and one language ecosystem:
 // the ecosystem recognises its commands and, given the whole stage, says what
 // the runtime stage gets (or why it cannot tell).
-import type { InstructionInfo } from '../dockerfile.js';
-import type { TransformOptions } from '../transform.js';
+import type { InstructionInfo } from '../../../src/dockerfile/document.js';
+import type { TransformOptions } from '../../../src/engine/transform.js';
 import type { Produced } from './common.js';
-import type { RuntimeImage } from './images.js';
-import type { PackageInstall } from './packages.js';
-import type { ShellCommand, StageModel } from './stage.js';
+import type { RuntimeImage } from '../images.js';
+import type { PackageInstall } from '../packages.js';
+import type { ShellCommand, StageModel } from '../stage.js';
 
 /** Why the stage is left alone, and where. */
 export interface Refusal {

@@ -1,13 +1,13 @@
 // apt-get and apt: scripts use apt-get, installs are non-interactive and
 // skip recommended packages, read lists fetched in the same RUN, and the
 // RUN ends by removing those lists.
-import { commandArguments, commandName, sourceOffset } from '../../shell.js';
-import { Edit } from '../../transform.js';
+import { commandArguments, commandName, sourceOffset } from '../../../src/shell/script.js';
+import { Edit } from '../../../src/engine/transform.js';
 import { covers } from '../cache-mounts.js';
 import { isFalse, optionsOf, settingValue, type Invocation } from '../invocations.js';
 import { addAppend, addMount, addNote, addStep, type Plan } from '../plan.js';
 import { callsOf, endOfLast, isMounted, removals, removedAfter, type Call, type Located, type RunContext } from '../run-context.js';
-import { literalValue } from '../shell-structure.js';
+import { literalValue } from '../../../src/shell/structure.js';
 import { after, afterCompanions, at, insertFlag, prefixTarget, removeCommand, someUnconditional, subcommandEnd } from './common.js';
 
 /** apt subcommands that apt-get has with the same meaning. */

@@ -1,13 +1,13 @@
 // Small pieces every package-manager rule of pkg-cleanup uses: where to put
 // a flag, how to put a command before another one, how to drop a cleanup
 // command, and the notes that explain why something was left alone.
-import { sourceOffset, type ShellNode } from '../../shell.js';
-import { Edit, type Safety } from '../../transform.js';
+import { sourceOffset, type ShellNode } from '../../../src/shell/script.js';
+import { Edit, type Safety } from '../../../src/engine/transform.js';
 import { type Invocation, type Option, optionsOf } from '../invocations.js';
-import { offsetAfter, operandRemovalSpan } from '../layout.js';
+import { offsetAfter, operandRemovalSpan } from '../../../src/shell/layout.js';
 import { addNote, addStep, type Plan } from '../plan.js';
 import type { Call, Located, RunContext } from '../run-context.js';
-import { runsUnconditionally, type Level } from '../shell-structure.js';
+import { runsUnconditionally, type Level } from '../../../src/shell/structure.js';
 
 /** Dockerfile offset just after a shell node (same line, even before a continuation). */
 export function after(context: RunContext, node: ShellNode): number {
