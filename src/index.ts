@@ -11,3 +11,4 @@ export type { DockerfileDocument, InstructionInfo, Stage, Span } from './dockerf
 export { ResolveError, type ResolveErrorKind, type ImageResolver, type ImageConfig, type ManifestSummary, type Platform } from './image/resolver.js';
 export type { ImageReference } from './image/reference.js';
 export { configForFile, clearConfigCache, type ResolvedConfig } from './runner/config.js';
+export { docsMarkdown } from './engine/docs.js';

@@ -58,7 +58,8 @@ test('list and explain show custom transforms', () => {
   expect(list.stdout).toMatch(/^keyword-case\s+safe,custom\s+Write instruction keywords in upper case$/m);
   const explain = dockopt(['explain', 'maintainer-to-label', '--transform', maintainerToLabel]);
   expect(explain.code).toBe(0);
-  expect(explain.stdout).toContain('maintainer-to-label: Replace MAINTAINER with the OCI authors label\nsafety: unsafe\n');
+  expect(explain.stdout).toMatch(/^# maintainer-to-label: Replace MAINTAINER with the OCI authors label\n\n/);
+  expect(explain.stdout).toMatch(/\n## Example\n\nBefore:\n\n```dockerfile\n[^]*\n---\nsafety: unsafe\n$/);
 });
 
 test('a module that is not a transform is an error naming the file, exit 2, nothing processed', () => {

@@ -225,12 +225,11 @@ describe('list and explain', () => {
     expect(result.stdout).toMatch(/^merge-runs\s+safe\s+Merge adjacent RUN instructions$/m);
   });
 
-  test('explain prints docs and the example', () => {
+  test('explain prints the docs page (transforms/<id>/README.md) and the safety', () => {
     const result = dockopt(['explain', 'merge-runs']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('merge-runs: Merge adjacent RUN instructions');
-    expect(result.stdout).toContain('Before:');
-    expect(result.stdout).toContain('After:');
+    const page = readFileSync(path.join(root, 'transforms', 'merge-runs', 'README.md'), 'utf8');
+    expect(result.stdout).toBe(`${page}\n---\nsafety: safe\n`);
   });
 
   test('explain of an unknown id fails with the list of known ids', () => {

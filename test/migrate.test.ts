@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultCommitMessage, migrate, parseRepoList, parseShard, selectShard, type MigrateOptions, type RepoOutcome } from '../src/migrate/migrate.js';
 import { markdownReport } from '../src/report/markdown.js';
 import { selectTransforms } from '../src/engine/selection.js';
-import { TRANSFORMS } from '../transforms/index.js';
+import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../transforms/index.js';
 import { rejection } from './helpers/errors.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -20,7 +20,7 @@ const CLEAN = 'FROM debian:bookworm-slim\nRUN echo one\n';
 const BROKEN = 'FROM debian:bookworm-slim\nRUN echo one\nFROOM nothing\n';
 const BRANCH = 'dockopt/optimize-dockerfiles';
 /** What runs without options: the safe transforms that need no network. */
-const DEFAULT_TRANSFORMS = selectTransforms(TRANSFORMS, {}).transforms.map((transform) => transform.meta);
+const DEFAULT_TRANSFORMS = selectTransforms(TRANSFORMS, {}, CONTEXT_TRANSFORMS).transforms.map((transform) => transform.meta);
 
 /** Git sees no global or system config: every identity comes from the test. */
 const home = mkdtempSync(path.join(tmpdir(), 'dockopt-migrate-home-'));

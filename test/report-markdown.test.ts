@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fixFiles, listTransforms, type FileResult } from '../src/index.js';
-import { codeSpan, escapeMarkdown, fenced, markdownReport } from '../src/report/markdown.js';
+import { fenced } from '../src/engine/docs.js';
+import { codeSpan, escapeMarkdown, markdownReport } from '../src/report/markdown.js';
 
 /** The transforms these cases exercise; the others are skipped so new transforms do not change the snapshot. */
 const KEPT = ['merge-runs', 'pkg-cleanup'];

@@ -1,6 +1,6 @@
 // SARIF output: valid against the official SARIF 2.1.0 schema, and shaped the
 // way GitHub code scanning reads it, for results of real fixFile runs.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -100,11 +100,15 @@ describe('sarifReport on real results', () => {
       name: 'MergeRuns',
       shortDescription: { text: mergeRuns.title },
       fullDescription: { text: mergeRuns.docs.summary },
-      help: { text: expect.stringContaining(mergeRuns.docs.fixSafety), markdown: expect.stringContaining('```dockerfile\n') },
+      helpUri: mergeRuns.docs.url,
+      help: { text: expect.stringContaining(mergeRuns.docs.fixSafety), markdown: readFileSync(new URL(mergeRuns.docs.url!), 'utf8') },
       defaultConfiguration: { level: 'warning' },
       properties: { tags: ['dockerfile', mergeRuns.safety], safety: mergeRuns.safety, network: mergeRuns.network },
     });
     expect(rules.find((rule) => rule.id === 'merge-runs')!.help.text).toContain(mergeRuns.docs.why);
+    // helpUri is the docs page dockopt ships (transforms/<id>/README.md), which exists: never a web address that may 404.
+    for (const rule of rules.slice(0, transforms.length)) expect(existsSync(new URL(rule.helpUri!))).toBe(true);
+    expect(mergeRuns.docs.url).toMatch(/^file:\/\/.*\/transforms\/merge-runs\/README\.md$/);
     // The parse error adds its own rule after the transforms'.
     expect(rules.slice(transforms.length).map((rule) => rule.id)).toEqual(['parse-error']);
     expect(rules.find((rule) => rule.id === 'parse-error')!.defaultConfiguration.level).toBe('error');

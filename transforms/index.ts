@@ -1,8 +1,8 @@
 // The pipeline, in the order transforms run within each pass. Order matters
 // only for collisions: an earlier transform's edit wins and the later one retries.
-import type { Transform } from '../src/engine/transform.js';
+import type { ContextTransform, Transform } from '../src/engine/transform.js';
 import cacheDeps from './cache-deps/index.js';
-import dockerignore, { type ContextTransform } from './dockerignore/index.js';
+import dockerignore from './dockerignore/index.js';
 import execForm from './exec-form/index.js';
 import mergeRuns from './merge-runs/index.js';
 import multiStage from './multi-stage/index.js';

@@ -3,7 +3,7 @@
 // with the first fix.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { directoryBuildContext } from '../engine/build-context.js';
+import { directoryBuildContext } from '../runner/directory-context.js';
 import { DockoptError, throwIfAborted, type Diagnostic } from '../engine/errors.js';
 import { configForFile, createConfigCache, type ConfigCache } from '../runner/config.js';
 import { effectiveSettings, FILES_OPTIONS, prepareRun, validateOptions, WRITE_OPTION, type DockoptConfig, type DockoptOptions } from '../runner/options.js';
@@ -11,8 +11,7 @@ import { unifiedDiff } from '../report/report.js';
 import type { FileResult, TextResult } from '../engine/results.js';
 import { decodeDockerfile, discoverFiles, processAndWrite, processFiles, processText, unreadable, writeAtomically } from '../runner/runner.js';
 import { selectContextTransforms } from '../engine/selection.js';
-import type { Transform, TransformMeta } from '../engine/transform.js';
-import type { ContextTransform } from '../../transforms/dockerignore/index.js';
+import type { ContextTransform, Transform, TransformMeta } from '../engine/transform.js';
 import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../../transforms/index.js';
 
 export interface FixFileOptions extends DockoptOptions {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createProgress } from '../report/progress.js';
-import { configForFile, decodeDockerfile, DockoptError, fixFiles, fixText, listTransforms, loadTransform, type DockoptOptions, type FileResult, type FixFileOptions, type TransformInfo } from '../index.js';
+import { configForFile, decodeDockerfile, docsMarkdown, DockoptError, fixFiles, fixText, listTransforms, loadTransform, type DockoptOptions, type FileResult, type FixFileOptions, type TransformInfo } from '../index.js';
 import { colorizeDiff, jsonReport, messageLines, summarize, summaryLine, unifiedDiff, useColor, type FileReport } from '../report/report.js';
 import type { BuilderName } from '../verify/verify.js';
 
@@ -36,7 +36,7 @@ interface FixArguments extends TransformSelectionArguments {
 /** --transform may be repeated; a path is never split on commas. */
 const transformPaths = (value: unknown): string[] | undefined => (value === undefined ? undefined : (Array.isArray(value) ? value : [value]).map(String));
 
-/** Mirrors verify.ts's list, so that the CLI does not load the builders to print its help. */
+/** Mirrors src/verify/verify.ts's list, so that the CLI does not load the builders to print its help. */
 const BUILDER_NAMES: readonly BuilderName[] = ['docker', 'podman', 'buildah'];
 
 const TRANSFORM_OPTION = { type: 'string', alias: 't', describe: 'Also run the custom transform in this module (its default export); may be repeated' } as const;
@@ -276,27 +276,10 @@ async function knownTransforms(paths: unknown): Promise<TransformInfo[]> {
   return listTransforms({ transforms: await Promise.all((transformPaths(paths) ?? []).map((file) => loadTransform(file))) });
 }
 
+/** The transform's docs page (a built-in's README.md, as it is in the repository), then its safety. */
 export function explainText(meta: TransformInfo): string {
-  const indent = (text: string) => text.replace(/\n$/, '').split('\n').map((line) => `    ${line}`).join('\n');
-  return [
-    `${meta.id}: ${meta.title}`,
-    `safety: ${meta.safety}${meta.network ? ', needs the network (registry lookups)' : ''}`,
-    '',
-    meta.docs.summary,
-    '',
-    'Why:',
-    meta.docs.why,
-    '',
-    'When the fix is unsafe:',
-    meta.docs.fixSafety,
-    '',
-    'Before:',
-    indent(meta.docs.example.before),
-    '',
-    'After:',
-    indent(meta.docs.example.after),
-    '',
-  ].join('\n');
+  const network = meta.network ? ', needs the network (registry lookups)' : '';
+  return `${docsMarkdown(meta)}\n---\nsafety: ${meta.safety}${network}\n`;
 }
 
 async function runFix(args: FixArguments, io: CliIo): Promise<number> {

@@ -176,3 +176,21 @@ export function findParseProblems(text: string): ParseProblem[] {
       message: typeof diagnostic.message === 'string' ? diagnostic.message : diagnostic.message.value,
     }));
 }
+
+/** Instructions that run before `instruction` in its stage and in the stages that stage is built FROM. */
+export function instructionsBefore(doc: DockerfileDocument, instruction: InstructionInfo): InstructionInfo[] {
+  const chain: InstructionInfo[][] = [];
+  let stage = doc.stages[instruction.stage];
+  let limit = instruction.start;
+  const seen = new Set<number>();
+  while (stage && !seen.has(stage.index)) {
+    seen.add(stage.index);
+    chain.unshift(stage.instructions.filter((other) => other.start < limit));
+    const base = stage.from.node.getArguments()[0]?.getValue().toLowerCase();
+    const parent = doc.stages.find((candidate) => candidate.index < stage!.index && candidate.name === base);
+    if (!parent) break;
+    stage = parent;
+    limit = Number.POSITIVE_INFINITY;
+  }
+  return chain.flat();
+}

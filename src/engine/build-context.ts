@@ -2,8 +2,8 @@
 // naming single files (cache-deps): which files exist next to the Dockerfile,
 // what they contain, and whether .dockerignore keeps them out of what the
 // builder receives. A COPY of a file that is not sent fails the build, so a
-// transform asks here before naming one.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+// transform asks here before naming one. The interface and the pure parts live
+// here; the runner reads a context on disk (src/runner/directory-context.ts).
 import path from 'node:path';
 import ignore from 'ignore';
 
@@ -20,58 +20,11 @@ export interface BuildContext {
 }
 
 /** The normalised relative path, or undefined when it leaves the context (`../x`, `/etc`). */
-function contextPath(relativePath: string): string | undefined {
+export function contextPath(relativePath: string): string | undefined {
   if (posix.isAbsolute(relativePath)) return undefined;
   const normalized = posix.normalize(relativePath === '' ? '.' : relativePath).replace(/\/+$/, '');
   if (normalized === '..' || normalized.startsWith('../')) return undefined;
   return normalized === '.' ? '' : normalized;
-}
-
-/** The context in a directory on disk. Answers are cached: one context serves one run over one file. */
-export function directoryBuildContext(directory: string): BuildContext {
-  const stats = new Map<string, 'file' | 'directory' | undefined>();
-  const texts = new Map<string, string | undefined>();
-  const kind = (relative: string): 'file' | 'directory' | undefined => {
-    if (stats.has(relative)) return stats.get(relative);
-    let found: 'file' | 'directory' | undefined;
-    try {
-      const stat = statSync(path.join(directory, relative));
-      found = stat.isDirectory() ? 'directory' : 'file';
-    } catch {
-      found = undefined;
-    }
-    stats.set(relative, found);
-    return found;
-  };
-  return {
-    exists(relativePath) {
-      const relative = contextPath(relativePath);
-      return relative !== undefined && kind(relative) !== undefined;
-    },
-    read(relativePath) {
-      const relative = contextPath(relativePath);
-      if (relative === undefined || kind(relative) !== 'file') return undefined;
-      if (!texts.has(relative)) {
-        let text: string | undefined;
-        try {
-          text = readFileSync(path.join(directory, relative), 'utf8');
-        } catch {
-          text = undefined;
-        }
-        texts.set(relative, text);
-      }
-      return texts.get(relative);
-    },
-    list(relativeDirectory) {
-      const relative = contextPath(relativeDirectory);
-      if (relative === undefined || kind(relative) !== 'directory') return [];
-      try {
-        return readdirSync(path.join(directory, relative)).sort();
-      } catch {
-        return [];
-      }
-    },
-  };
 }
 
 /** A context held in memory (tests, editors): file paths → contents; directories are implied by the paths. */

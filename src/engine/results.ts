@@ -1,5 +1,5 @@
 // What the public API hands back for a text and for a file. The runner and the
-// worker threads produce these; the CLI renders them (through report.ts).
+// worker threads produce these; the CLI renders them (through src/report/).
 import type { Change, FixResult } from './fixpoint.js';
 import type { Diagnostic } from './errors.js';
 

@@ -1,7 +1,6 @@
 // Which transforms run, and which may apply unsafe fixes (Ruff-style applicability).
 import { DockoptError } from './errors.js';
 import type { Transform, TransformMeta } from './transform.js';
-import { CONTEXT_TRANSFORMS } from '../../transforms/index.js';
 
 export interface SelectionRequest {
   readonly only?: readonly string[];
@@ -20,7 +19,7 @@ export interface Selection {
  * exactly what runs (network and unsafe transforms included), and naming a
  * transform is consent to its unsafe fixes. --skip removes from either set.
  */
-export function selectTransforms(all: readonly Transform[], request: SelectionRequest, contextTransforms: readonly { readonly meta: TransformMeta }[] = CONTEXT_TRANSFORMS): Selection {
+export function selectTransforms(all: readonly Transform[], request: SelectionRequest, contextTransforms: readonly { readonly meta: TransformMeta }[]): Selection {
   // Context transforms (dockerignore) are named with the same --only/--skip; they run outside the engine.
   const known = new Set([...all, ...contextTransforms].map((transform) => transform.meta.id));
   for (const id of [...(request.only ?? []), ...(request.skip ?? [])]) {

@@ -41,6 +41,8 @@ export interface TransformDocs {
   readonly why: string;
   readonly fixSafety: string;
   readonly example: { readonly before: string; readonly after: string };
+  /** Where the page lives (a built-in's README.md, as a file: URL); SARIF links to it. */
+  readonly url?: string;
 }
 
 export interface TransformMeta {
@@ -81,6 +83,35 @@ export interface TransformContext {
 export interface Transform {
   readonly meta: TransformMeta;
   run(ctx: TransformContext): readonly Finding[] | Promise<readonly Finding[]>;
+}
+
+export interface ContextTransformInput {
+  readonly context: BuildContext;
+  /** Texts of the Dockerfiles built with this context (the fixed texts, when dockopt also fixes them). */
+  readonly dockerfiles: readonly string[];
+  /** The current text of the file the transform owns (.dockerignore); undefined when there is none. */
+  readonly existing?: string;
+}
+
+export interface ContextProposal {
+  /** The text to write; the existing text (or '') when nothing is added. */
+  readonly output: string;
+  /** The entries appended, in order. */
+  readonly added: readonly string[];
+  /** What was left out and why. */
+  readonly notes: readonly string[];
+}
+
+/**
+ * A transform over a build context (a directory) rather than over one
+ * Dockerfile's text, such as dockerignore: the runner hands it the context and
+ * the texts of the Dockerfiles built there, and writes the file it proposes.
+ */
+export interface ContextTransform {
+  readonly meta: TransformMeta;
+  /** The files of the context the docs example assumes (its Dockerfile included), path → content. */
+  readonly exampleContext: Readonly<Record<string, string>>;
+  propose(input: ContextTransformInput): ContextProposal;
 }
 
 export function defineTransform(transform: Transform): Transform {

@@ -1,5 +1,6 @@
 // A pull-request description: what changed in each Dockerfile and why, for a
 // reviewer. Like every reporter it reads results, never files.
+import { fenced } from '../engine/docs.js';
 import type { Diagnostic } from '../engine/errors.js';
 import { summaryLine, unifiedDiff } from './report.js';
 import type { FileResult } from '../engine/results.js';
@@ -127,14 +128,6 @@ export function codeSpan(text: string): string {
   const ticks = '`'.repeat(longestRun + 1);
   const pad = oneLine.startsWith('`') || oneLine.endsWith('`') ? ' ' : '';
   return `${ticks}${pad}${oneLine}${pad}${ticks}`;
-}
-
-/** A fenced code block that no line of the code can close (a Dockerfile heredoc may hold ``` lines). */
-export function fenced(code: string, language: string): string {
-  const longestRun = Math.max(2, ...[...code.matchAll(/^ {0,3}(`{3,})/gm)].map((match) => match[1].length));
-  const fence = '`'.repeat(longestRun + 1);
-  const body = code.replace(/\r\n/g, '\n');
-  return `${fence}${language}\n${body}${body.endsWith('\n') ? '' : '\n'}${fence}`;
 }
 
 /** Code-point order, so the output does not depend on the machine's locale. */

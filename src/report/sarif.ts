@@ -4,7 +4,8 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Diagnostic, DockoptErrorCode } from '../engine/errors.js';
-import { comparePaths, fenced } from './markdown.js';
+import { docsMarkdown } from '../engine/docs.js';
+import { comparePaths } from './markdown.js';
 import type { FileResult } from '../engine/results.js';
 import type { TransformMeta } from '../engine/transform.js';
 
@@ -38,6 +39,7 @@ export interface SarifRule {
   readonly name: string;
   readonly shortDescription: SarifMessage;
   readonly fullDescription: SarifMessage;
+  readonly helpUri?: string;
   readonly help: SarifMessage;
   readonly defaultConfiguration: { readonly level: SarifLevel };
   readonly properties: { readonly tags: readonly string[]; readonly safety?: string; readonly network?: boolean };
@@ -181,14 +183,11 @@ function transformRule(meta: TransformMeta): SarifRule {
     name: pascalCase(meta.id),
     shortDescription: { text: meta.title },
     fullDescription: { text: docs.summary },
+    // The docs page itself (a built-in's README.md); SARIF wants an absolute URI, so it is the page shipped with dockopt.
+    ...(docs.url !== undefined && { helpUri: docs.url }),
     help: {
       text: `${docs.why}\n\nWhen the fix is unsafe: ${docs.fixSafety}\n\n${example}`,
-      markdown: [
-        docs.why,
-        `**When the fix is unsafe:** ${docs.fixSafety}`,
-        `**Before:**\n\n${fenced(docs.example.before, 'dockerfile')}`,
-        `**After:**\n\n${fenced(docs.example.after, 'dockerfile')}`,
-      ].join('\n\n'),
+      markdown: docsMarkdown(meta),
     },
     defaultConfiguration: { level: 'warning' },
     properties: { tags: ['dockerfile', meta.safety], safety: meta.safety, network: meta.network },

@@ -8,7 +8,7 @@ import type { ImageResolverOptions } from '../registry/index.js';
 import type { ImageResolver } from '../image/resolver.js';
 import { selectTransforms } from '../engine/selection.js';
 import type { Transform, TransformOptions } from '../engine/transform.js';
-import { TRANSFORMS } from '../../transforms/index.js';
+import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../../transforms/index.js';
 
 export type PinMode = 'version' | 'digest' | 'both';
 
@@ -196,7 +196,7 @@ export async function prepareRun(options: DockoptOptions): Promise<PreparedRun> 
   );
   const sources = entries.map((entry, index) => (typeof entry === 'string' ? entry : entry instanceof URL ? entry.href : `options.transforms[${index}] (${custom[index].meta.id})`));
   const all = withCustomTransforms(TRANSFORMS, custom, sources);
-  const selection = selectTransforms(all, { only: settings.only, skip: settings.skip, unsafe: settings.unsafe });
+  const selection = selectTransforms(all, { only: settings.only, skip: settings.skip, unsafe: settings.unsafe }, CONTEXT_TRANSFORMS);
   const transformOptions: TransformOptions = definedOnly({ cacheMounts: settings.cacheMounts, pin: settings.pin, update: settings.update, runtimeBase: settings.runtimeBase });
   const needsRegistry = selection.transforms.some((transform) => transform.meta.network);
   // The registry client is loaded only when a transform asks a registry: most runs never need it.

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import ignore, { type Ignore } from 'ignore';
-import { directoryBuildContext } from '../engine/build-context.js';
+import { directoryBuildContext } from './directory-context.js';
 import { DockerfileError, fixDockerfile, type EngineOptions } from '../engine/fixpoint.js';
 import { abortError, DockoptError, type Diagnostic, type DockoptErrorCode } from '../engine/errors.js';
 import type { WorkerPlan } from './options.js';

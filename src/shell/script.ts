@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import v8 from 'node:v8';
 import { Language, Parser, type Node, type Tree } from 'web-tree-sitter';
-import type { DockerfileDocument, InstructionInfo } from '../dockerfile/document.js';
+import { instructionsBefore, type DockerfileDocument, type InstructionInfo } from '../dockerfile/document.js';
 
 export type { Node as ShellNode, Tree as ShellTree } from 'web-tree-sitter';
 
@@ -173,4 +173,22 @@ export function commandArguments(command: Node): Node[] {
 /** Every node of a type below root, depth first, in source order. */
 export function descendantsOfType(root: Node, type: string | readonly string[]): Node[] {
   return root.descendantsOfType(type as string | string[]).filter((node): node is Node => node !== null);
+}
+
+const POSIX_SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh', 'busybox']);
+
+/** The stage's SHELL when it is not a POSIX shell (PowerShell, cmd…), else undefined. */
+export function foreignShell(doc: DockerfileDocument, instruction: InstructionInfo): string | undefined {
+  const shells = instructionsBefore(doc, instruction).filter((other) => other.keyword === 'SHELL');
+  const last = shells[shells.length - 1];
+  if (!last) return undefined;
+  const text = doc.text.slice(argumentsStart(doc, last) ?? last.end, last.end);
+  try {
+    const words = JSON.parse(text) as unknown;
+    const program = Array.isArray(words) && typeof words[0] === 'string' ? words[0] : undefined;
+    if (program && POSIX_SHELLS.has(program.slice(program.lastIndexOf('/') + 1))) return undefined;
+    return program ?? text;
+  } catch {
+    return text;
+  }
 }

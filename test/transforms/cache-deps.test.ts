@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { directoryBuildContext, inMemoryBuildContext, sentFiles, type BuildContext } from '../../src/engine/build-context.js';
+import { inMemoryBuildContext, sentFiles, type BuildContext } from '../../src/engine/build-context.js';
+import { directoryBuildContext } from '../../src/runner/directory-context.js';
 import { findParseProblems } from '../../src/dockerfile/document.js';
 import { fixDockerfile } from '../../src/engine/fixpoint.js';
 import mergeRuns from '../../transforms/merge-runs/index.js';

@@ -11,27 +11,12 @@ import path from 'node:path';
 import { sentFiles, type BuildContext } from '../../src/engine/build-context.js';
 import type { DockerfileDocument, InstructionInfo, Range, Stage } from '../../src/dockerfile/document.js';
 import { crossesCommentLine, offsetAfter } from '../../src/shell/layout.js';
-import { foreignShell } from '../pkg-cleanup/run-context.js';
 import { chainsIn, literalValue, type ChainLink } from '../../src/shell/structure.js';
-import { argumentsStart, commandArguments, commandName, hasHeredoc, isExecForm, parseShell, shellScript, sourceOffset, type ShellScript } from '../../src/shell/script.js';
+import { argumentsStart, commandArguments, commandName, foreignShell, hasHeredoc, isExecForm, parseShell, shellScript, sourceOffset, type ShellScript } from '../../src/shell/script.js';
 import { defineTransform, Edit, type Finding, type TransformContext } from '../../src/engine/transform.js';
+import { readmeDocs } from '../../src/engine/docs.js';
 
 const posix = path.posix;
-
-const BEFORE = `FROM node:20-slim
-WORKDIR /app
-COPY . .
-RUN npm ci --omit=dev
-CMD ["node", "server.js"]
-`;
-
-const AFTER = `FROM node:20-slim
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev
-COPY . .
-CMD ["node", "server.js"]
-`;
 
 export default defineTransform({
   meta: {
@@ -41,15 +26,7 @@ export default defineTransform({
       'Where a stage copies the whole build context and then installs dependencies (npm, yarn, pnpm, pip -r, poetry, bundler, composer, go mod download, mvn dependency:go-offline), copies the dependency manifests that exist in the context first, installs, and copies the rest after, so that a source change no longer reinstalls the dependencies.',
     safety: 'safe',
     network: false,
-    docs: {
-      summary:
-        'A `COPY . <dir>` (or `ADD . <dir>`, flags --chown, --chmod and --link kept) directly followed, with only ENV, ARG, WORKDIR, USER, LABEL, EXPOSE or SHELL between, by a RUN whose first commands install dependencies in that directory. The COPY moves after the install, and a COPY of the manifests takes its place before the RUN: package.json with package-lock.json / npm-shrinkwrap.json, yarn.lock or pnpm-lock.yaml and .npmrc, .yarnrc, .yarnclean, .pnpmfile.cjs when present; the requirements and constraints files a `pip install -r/-c` names, with the files they include; pyproject.toml, poetry.lock and poetry.toml for `poetry install --no-root`; Gemfile and Gemfile.lock; composer.json, composer.lock and auth.json for `composer install --no-scripts --no-autoloader`; go.mod and go.sum; pom.xml (plus mvnw and .mvn). Only files that exist in the build context and that .dockerignore does not exclude are named. When the RUN goes on to build (`npm ci && npm run build`), it is split after the install, at an `&&`, and the rest keeps the RUN\'s flags. Cache cleanups (`npm cache clean`, `rm -rf` outside the directory), `pip install` of named packages, `npm install -g` and `corepack enable` may share the RUN with the install. Needs the build context: the CLI passes the Dockerfile\'s directory.',
-      why:
-        'A layer is reused only when the instruction and everything it depends on are unchanged. After `COPY . .`, any edited source file invalidates the copy and so the install after it: every rebuild downloads and installs all dependencies again, which is often most of the build time. With the manifests copied first, the install layer stays cached until a manifest changes.',
-      fixSafety:
-        'Safe when the install reads nothing but the manifests and writes nothing that the later copy of the sources replaces; otherwise the transform leaves the stage alone with a note: install scripts of the root package.json (preinstall, install, postinstall, prepare…) or a binding.gyp, workspaces, `file:`/`link:`/`workspace:` dependencies, pnpm patches, Yarn 2+ (.yarnrc.yml), a requirements file with -e, local paths or local --find-links, `poetry install` without --no-root, a Gemfile with gemspec/path/eval_gemfile or file reads, composer scripts or autoloader generation, Composer path repositories, go.mod `replace` with a local directory or a go.work, a multi-module pom.xml, and node_modules, vendor, .venv or .bundle in the context (the later copy would put them over the installed ones). Unsafe, and applied only with --unsafe: an install that may rewrite its lock file (`npm install`, `yarn` without --frozen-lockfile, `pnpm install` without --frozen-lockfile, `bundle install` without --frozen or --deployment, `go mod download <modules>`), because the later copy puts the context\'s version back; npm, yarn and pnpm installs whose dependencies run install scripts (read from package-lock.json `hasInstallScript` and pnpm-lock.yaml `requiresBuild`; yarn.lock does not say), because such scripts can read the project (Prisma generates its client from prisma/schema.prisma); `composer install` without --no-plugins for the same reason; manifests in a subdirectory (requirements/, .mvn/), because the early COPY creates that directory before the sources arrive and the builder may then keep the mode and owner it got rather than the context directory\'s. The transform assumes the build context is the Dockerfile\'s directory: if it is built with another context, a named manifest may be missing there and the build fails.',
-      example: { before: BEFORE, after: AFTER },
-    },
+    docs: readmeDocs(import.meta.url),
   },
   run(ctx: TransformContext): Finding[] {
     const findings: Finding[] = [];

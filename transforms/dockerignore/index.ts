@@ -9,34 +9,10 @@ import ignore, { type Ignore } from 'ignore';
 import type { BuildContext } from '../../src/engine/build-context.js';
 import { DockerfileDocument } from '../../src/dockerfile/document.js';
 import { argumentsStart, hasHeredoc, isExecForm } from '../../src/shell/script.js';
-import type { TransformMeta } from '../../src/engine/transform.js';
+import type { ContextProposal, ContextTransform, ContextTransformInput } from '../../src/engine/transform.js';
+import { readmeDocs } from '../../src/engine/docs.js';
 
 const posix = path.posix;
-
-export interface DockerignoreInput {
-  readonly context: BuildContext;
-  /** Texts of the Dockerfiles built with this context (the fixed texts, when dockopt also fixes them). */
-  readonly dockerfiles: readonly string[];
-  /** The current .dockerignore text; undefined when there is none. */
-  readonly existing?: string;
-}
-
-export interface DockerignoreProposal {
-  /** The .dockerignore text to write; the existing text (or '') when nothing is added. */
-  readonly output: string;
-  /** The entries appended, in order. */
-  readonly added: readonly string[];
-  /** What was left out and why. */
-  readonly notes: readonly string[];
-}
-
-/** A transform over a build context rather than over one Dockerfile's text (see transforms/index.ts). */
-export interface ContextTransform {
-  readonly meta: TransformMeta;
-  /** The files of the context the docs example assumes (its Dockerfile included), path → content. */
-  readonly exampleContext: Readonly<Record<string, string>>;
-  propose(input: DockerignoreInput): DockerignoreProposal;
-}
 
 export const ADDED_HEADER = '# added by dockopt';
 
@@ -79,7 +55,7 @@ interface Found {
   truncated: boolean;
 }
 
-export function proposeDockerignore(input: DockerignoreInput): DockerignoreProposal {
+export function proposeDockerignore(input: ContextTransformInput): ContextProposal {
   const existing = input.existing ?? '';
   const notes: string[] = [];
   const user = userPatterns(existing);
@@ -295,18 +271,6 @@ const EXAMPLE_CONTEXT: Readonly<Record<string, string>> = {
   'server.js': '\n',
 };
 
-const EXAMPLE_BEFORE = '# local scratch files\ntmp/\n';
-
-const EXAMPLE_AFTER = `# local scratch files
-tmp/
-
-${ADDED_HEADER}
-.git
-node_modules
-*.log
-.env
-`;
-
 const dockerignore: ContextTransform = {
   meta: {
     id: 'dockerignore',
@@ -315,15 +279,7 @@ const dockerignore: ContextTransform = {
       'Creates or extends the .dockerignore of each build context (the Dockerfile\'s directory) with entries for what exists there and an image does not need: .git, node_modules, __pycache__ and tool caches, Python virtualenvs, Cargo/Maven target directories, *.log, editor files (.idea, .vscode, *.swp, .DS_Store), .env files and private keys. Appends under a `# added by dockopt` header; never removes or reorders the user\'s entries.',
     safety: 'unsafe',
     network: false,
-    docs: {
-      summary:
-        'Adds .dockerignore entries for the paths in the build context that an image should not receive. Only paths that exist get an entry: `.git`, `node_modules`, `__pycache__`, `.pytest_cache`, `.mypy_cache`, `.idea`, `.vscode`, `.DS_Store` (as `**/name` when one is in a subdirectory), directories `venv`/`.venv` holding a pyvenv.cfg, `target` next to a Cargo.toml or pom.xml, `*.log` and `*.swp` files, `.env` and `.env.*` files (not .env.example, .sample, .template, .dist, .defaults), and .pem/.key/id_rsa-style files that hold a private key. Nothing is added that the file already excludes, or that a `!` line re-includes, or that a COPY or ADD names (`COPY target/app.jar .`, `COPY *.log /logs/`), nor a secret inside a directory a COPY names. The file keeps its line endings; a missing file is created. A Dockerfile with its own `<Dockerfile>.dockerignore` uses that file instead, and it is left alone. Runs with `dockopt fix` on files and directories (not on stdin), and shows the .dockerignore as a changed or new file in the diff.',
-      why:
-        'Everything in the context is sent to the builder before the first instruction runs, and `COPY . .` puts it in the image. A .git directory or node_modules can be most of that upload, and a change in them invalidates the COPY layer and every layer after it; host-built node_modules or virtualenvs can also overwrite the ones installed in the image with binaries for another platform. A .env file or a private key copied into a layer stays in the image for anyone who can pull it, even if a later step deletes it.',
-      fixSafety:
-        'Unsafe: the build no longer receives the excluded paths. A `COPY . .` followed by a step that reads them changes or fails: `git describe` or a version script reading .git, a test step reading logs, an app that loads .env at start-up, a `target/app.jar` copied by a directory COPY. COPY and ADD sources that name an excluded path are respected, but a RUN reading the copied tree is not analysed. .npmrc, .pypirc and other configuration that installs may need are never added.',
-      example: { before: EXAMPLE_BEFORE, after: EXAMPLE_AFTER },
-    },
+    docs: readmeDocs(import.meta.url),
   },
   exampleContext: EXAMPLE_CONTEXT,
   propose: proposeDockerignore,

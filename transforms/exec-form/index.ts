@@ -18,24 +18,7 @@ import { propertiesOf, stageBase } from '../../src/image/base-image.js';
 import { tryParseImageReference } from '../../src/image/reference.js';
 import { argumentsStart, escapeRegExp, hasHeredoc, isExecForm, parseShell, shellScript, sourceSpan, type ShellNode, type ShellScript } from '../../src/shell/script.js';
 import { defineTransform, Edit, type Finding, type Safety } from '../../src/engine/transform.js';
-
-const EXAMPLE_BEFORE = `FROM python:3.12-slim
-MAINTAINER Jane Doe <jane@example.com>
-WORKDIR /app
-ADD requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
-ADD src/ ./src/
-CMD python -m src.server --port 8000
-`;
-
-const EXAMPLE_AFTER = `FROM python:3.12-slim
-LABEL org.opencontainers.image.authors="Jane Doe <jane@example.com>"
-WORKDIR /app
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
-COPY src/ ./src/
-CMD ["python", "-m", "src.server", "--port", "8000"]
-`;
+import { readmeDocs } from '../../src/engine/docs.js';
 
 export default defineTransform({
   meta: {
@@ -45,33 +28,7 @@ export default defineTransform({
       'Rewrites shell-form CMD/ENTRYPOINT without shell syntax in exec (JSON) form, MAINTAINER as the org.opencontainers.image.authors label, and ADD of local non-archive sources as COPY.',
     safety: 'safe',
     network: false,
-    docs: {
-      summary:
-        'A shell-form `CMD node server.js` becomes `CMD ["node", "server.js"]` when the shell would do nothing but split it into words; `MAINTAINER x` becomes ' +
-        '`LABEL org.opencontainers.image.authors="x"`; `ADD` of a local directory or a file that is clearly not a tar archive becomes `COPY`.',
-      why:
-        'In shell form the container runs `/bin/sh -c "node server.js"`: the shell is PID 1, and a shell that does not exec its command keeps `docker stop`\'s ' +
-        'SIGTERM to itself, so the program is killed 10 seconds later without a chance to shut down cleanly. Exec form starts the program directly. ' +
-        'MAINTAINER is deprecated in favour of the OCI authors label, which registries and scanners read. ADD also downloads URLs and unpacks local tar ' +
-        'archives; COPY says that neither happens, which is what a reader (and the cache) should be able to rely on.',
-      fixSafety:
-        'CMD: rewritten only when every word is literal after the shell\'s quote removal (plain words, \'…\', "…" without $ or `, backslash escapes): no ' +
-        'variables, globs, ~, braces, operators, redirections, assignments, comments, or shell builtins and keywords, whose exec form would run a ' +
-        'different program (`exec prog args` is fine: the shell would exec prog itself, so `exec` is dropped). The shell must be sh, bash, dash or ash with ' +
-        'no flags that print or read startup files (-x, -v, -l, -i, and BASH_ENV set by an ENV for bash); Windows and other SHELLs are left alone. A CMD is ' +
-        'the argument list of the ENTRYPOINT in effect, so a CMD under an ENTRYPOINT of this Dockerfile is left alone, and the fix is safe only when the ' +
-        'base image is known to have none (scratch, alpine, debian, ubuntu, python, golang...) or one that passes a command through unchanged (node, php); ' +
-        'on other bases it is unsafe, because an entrypoint that switches on its first argument (nginx, postgres, redis...) would now see the program ' +
-        'instead of /bin/sh. It is also unsafe for a `.sh` script: the shell runs a script without a `#!` line itself, exec form fails to start it. What ' +
-        'still differs is only the shell itself: the program is PID 1 and receives signals, and it no longer inherits the PWD, SHLVL and _ variables a ' +
-        'shell exports. ENTRYPOINT: always unsafe, since in shell form it ignores CMD and `docker run` arguments and in exec form it receives them; it is ' +
-        'left alone when this stage or a stage built on it sets a CMD, which it would then receive. MAINTAINER: unsafe, as the image config\'s Author field ' +
-        'is replaced by a label (when the stage already sets that label, MAINTAINER is only removed). ADD: safe for directories (a trailing /, or .) and ' +
-        'for files whose extension names a text, source or non-tar format (.js, .py, .json, .txt, .conf, .sh, .jar...) without --checksum, --keep-git-dir ' +
-        'or --unpack; ADD unpacks by content, so a tar archive renamed to such an extension would be copied instead of unpacked. Sources that could be ' +
-        'either (no extension, variables) are left alone with a note. HEALTHCHECK CMD is not rewritten.',
-      example: { before: EXAMPLE_BEFORE, after: EXAMPLE_AFTER },
-    },
+    docs: readmeDocs(import.meta.url),
   },
   run(ctx) {
     const findings: Finding[] = [];

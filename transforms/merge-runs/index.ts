@@ -23,20 +23,7 @@ import {
   type ShellScript,
 } from '../../src/shell/script.js';
 import { defineTransform, Edit, type Finding, type TransformContext } from '../../src/engine/transform.js';
-
-const EXAMPLE_BEFORE = `FROM debian:bookworm-slim
-RUN apt-get update
-RUN apt-get install -y --no-install-recommends curl
-RUN cd /opt && curl -fsSLO https://example.com/tool.tar.gz
-RUN rm -rf /var/lib/apt/lists/*
-`;
-
-const EXAMPLE_AFTER = `FROM debian:bookworm-slim
-RUN apt-get update \\
-    && apt-get install -y --no-install-recommends curl \\
-    && ( cd /opt && curl -fsSLO https://example.com/tool.tar.gz ) \\
-    && rm -rf /var/lib/apt/lists/*
-`;
+import { readmeDocs } from '../../src/engine/docs.js';
 
 export default defineTransform({
   meta: {
@@ -45,22 +32,7 @@ export default defineTransform({
     description: 'Joins adjacent shell-form RUN instructions of a stage into one RUN with `&&`, keeping what each command sees.',
     safety: 'safe',
     network: false,
-    docs: {
-      summary: 'Adjacent shell-form RUN instructions in the same stage, with the same flags, are joined into one RUN with `&&`.',
-      why:
-        'Every RUN adds a layer and a build step. Files deleted in a later RUN (package lists, caches, build trees) still ship in the layer ' +
-        'that created them, so cleanup only shrinks the image when it runs in the same RUN. Fewer layers also mean fewer snapshots to export and push.',
-      fixSafety:
-        'The merged RUN runs the same commands in the same order and fails where the separate RUNs failed. Each RUN started a fresh shell, so a RUN ' +
-        'that changes shell state for what follows (cd, export, set, umask, source, alias, functions, exit, exec, trap, a bare `A=1`...) is wrapped ' +
-        'in a subshell `( ... )` when another RUN follows it, and a RUN with top-level `;`, `||` or `&` is grouped with `{ ...; }`. A pair is left ' +
-        'alone, with a note, when that cannot be done faithfully: a RUN that starts a background job or a service (it would keep running into ' +
-        'the next command), errexit (`set -e`, `-e` in SHELL, an ERR trap) where the shell would ignore it inside an `&&` chain, a shell comment ' +
-        'that hides the rest of its RUN, different --mount/--network/--security flags, exec form, heredocs, and a SHELL that is not a POSIX shell. ' +
-        'Not detected: a SHELL with -e inherited from an external base image, and programs that daemonize themselves without `&` (e.g. a bare `nginx`), ' +
-        'which would now outlive their RUN.',
-      example: { before: EXAMPLE_BEFORE, after: EXAMPLE_AFTER },
-    },
+    docs: readmeDocs(import.meta.url),
   },
   run(ctx) {
     return mergeRuns(ctx);

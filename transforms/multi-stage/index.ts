@@ -10,6 +10,7 @@ import { planSplit, type SplitPlan } from './split.js';
 import { readStage, isWithin, type StageModel } from './stage.js';
 import { isRefusal } from './ecosystems/types.js';
 import { defineTransform, Edit, type Finding } from '../../src/engine/transform.js';
+import { readmeDocs } from '../../src/engine/docs.js';
 
 const posix = path.posix;
 
@@ -24,36 +25,7 @@ export default defineTransform({
       'Recognises single-stage Go, Rust, Java, Node.js, Python and C/C++ builds and moves the toolchain, build-only packages and sources into a build stage; the runtime stage starts from a slimmer image of the same family and copies only what the program runs.',
     safety: 'unsafe',
     network: false,
-    docs: {
-      summary: 'Single-stage build: the compiler, headers and sources ship in the image.',
-      why: 'Everything a build installs stays in the final image: compilers, -dev headers, git, package caches, dev dependencies and sources. A runtime stage that copies only the binary (or the production dependencies and build output) is often ten times smaller, pulls faster and has far fewer packages to patch.',
-      fixSafety:
-        'Unsafe: it changes what the image contains. The runtime stage gets only the artifact the CMD runs (or the app directory and its dependencies), the packages the build installed that are not build-only, and the ENV, WORKDIR and USER in effect; files the program reads at runtime from elsewhere (config put in place by RUN, data files next to the sources of a compiled program, tools the base image had) are not there any more, and the runtime base (distroless, slim) has fewer packages than the build image. dockopt refuses, with a note, whenever a RUN does something it cannot trace, CMD runs something no build step produced, the build has several outputs, or a -dev package\'s runtime library would be missing; review the runtime stage and run the image before shipping.',
-      example: {
-        before: [
-          'FROM golang:1.22-bookworm',
-          'WORKDIR /src',
-          'COPY . .',
-          'RUN CGO_ENABLED=0 go build -o /out/server ./cmd/server',
-          'EXPOSE 8080',
-          'CMD ["/out/server"]',
-          '',
-        ].join('\n'),
-        after: [
-          'FROM golang:1.22-bookworm AS build',
-          'WORKDIR /src',
-          'COPY . .',
-          'RUN CGO_ENABLED=0 go build -o /out/server ./cmd/server',
-          '',
-          'FROM gcr.io/distroless/static-debian12',
-          'WORKDIR /src',
-          'COPY --from=build /out/server /out/server',
-          'EXPOSE 8080',
-          'CMD ["/out/server"]',
-          '',
-        ].join('\n'),
-      },
-    },
+    docs: readmeDocs(import.meta.url),
   },
   run(ctx) {
     const { doc } = ctx;

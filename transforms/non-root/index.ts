@@ -31,31 +31,12 @@ import {
   type ShellNode,
 } from '../../src/shell/script.js';
 import { defineTransform, Edit, type Finding, type TransformContext } from '../../src/engine/transform.js';
+import { readmeDocs } from '../../src/engine/docs.js';
 
 const ID = 'non-root';
 
 /** The user dockopt creates when the image has none: a fixed id outside every distro's system and login ranges. */
 export const CREATED_USER: ImageUser = { name: 'app', group: 'app', uid: 10001, gid: 10001 };
-
-const EXAMPLE_BEFORE = `FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \\
- && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
-COPY server.sh .
-EXPOSE 8080
-CMD ["./server.sh"]
-`;
-
-const EXAMPLE_AFTER = `FROM debian:bookworm-slim
-RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-create-home --no-log-init app
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \\
- && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
-COPY --chown=10001:10001 server.sh .
-USER 10001:10001
-EXPOSE 8080
-CMD ["./server.sh"]
-`;
 
 export default defineTransform({
   meta: {
@@ -65,34 +46,7 @@ export default defineTransform({
     safety: 'unsafe',
     network: false,
     runsAfter: ['multi-stage'],
-    docs: {
-      summary:
-        'When the final stage would run as root (no USER, or the last USER is root/0), adds a `USER` after the last build step. ' +
-        'It reuses a non-root user the file switched to before, a user a RUN creates, or the one the base image ships ' +
-        '(node → 1000, distroless → nonroot 65532, .NET 8+ → app 1654); otherwise it creates `app` (10001:10001) right after FROM ' +
-        'with `groupadd`/`useradd` on Debian, Ubuntu and RHEL-family images or `addgroup`/`adduser` on Alpine and BusyBox, ' +
-        'and uses a bare `USER 10001:10001` on scratch. COPY/ADD into the WORKDIR after the user exists get `--chown`. ' +
-        'EXPOSEd ports below 1024 and VOLUMEs are reported, since a non-root process may not be able to use them. ' +
-        'When pin-base runs too, an image dockopt does not know by name is described by its config from the registry: its User, Env, ' +
-        'and the distro of the image its `org.opencontainers.image.base.name` label or annotation names (a failed lookup is an error, and nothing changes).',
-      why:
-        'A process running as root in a container is root on the host\'s kernel: any escape or mis-mounted path turns an app bug into a host compromise, ' +
-        'and Kubernetes\' restricted Pod Security profile refuses such pods. Running as a dedicated user with a fixed numeric id costs nothing at build time.',
-      fixSafety:
-        'Unsafe: it changes who runs the container. Every RUN keeps running as root (USER goes after the last build step), so the build does what it did; ' +
-        'what can break is the running app. It can write to the files COPY/ADD put into the WORKDIR (they get --chown), but not elsewhere: files that RUN steps ' +
-        'create stay root-owned, and with BuildKit so does a WORKDIR directory that existed before the COPY (new files at its top level then fail). ' +
-        'A user dockopt creates is a system user without a home directory, so tools that write to $HOME (caches, npm, pip) fail. ' +
-        'Ports below 1024 and VOLUME directories are reported as notes. USER and --chown use numeric ids when they are known, ' +
-        'because Kubernetes can only verify runAsNonRoot for a numeric USER. ' +
-        'Left alone, with a note saying why: images dockopt does not know, by name or by their config (a third-party base may already run as non-root or ship its own users, ' +
-        'and guessing its distro from the tag could emit Alpine commands into a Debian image), `FROM ${ARG}` without a default, ' +
-        'images that must start as root (nginx, httpd, databases whose entrypoint drops privileges), files that use gosu, su-exec or similar, ' +
-        'images without user tools (ubi-minimal, unless a RUN installs shadow-utils), a RUN using another distro\'s package manager than the image name says, ' +
-        'and files with no CMD/ENTRYPOINT or with ONBUILD (base images: Dockerfiles built FROM them would have to switch back to root). ' +
-        'A numeric USER without a user entry is used only on scratch: elsewhere it breaks programs that look up the current user.',
-      example: { before: EXAMPLE_BEFORE, after: EXAMPLE_AFTER },
-    },
+    docs: readmeDocs(import.meta.url),
   },
   async run(ctx) {
     const doc = ctx.doc;

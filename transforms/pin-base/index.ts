@@ -9,6 +9,7 @@ import { DEFAULT_TAG, formatImageReference, ImageReferenceError, parseImageRefer
 import { isExactTag, newerInLine, refiningCandidates } from './choose-tag.js';
 import { isIndexMediaType, ResolveError, type ImageResolver, type ManifestSummary, type Platform } from '../../src/image/resolver.js';
 import { defineTransform, Edit, type Finding, type Safety, type TransformContext } from '../../src/engine/transform.js';
+import { readmeDocs } from '../../src/engine/docs.js';
 
 const ID = 'pin-base';
 /** Floating tags point at the newest release, so the match is among the first few; this bounds the lookups when none is. */
@@ -60,17 +61,7 @@ export default defineTransform({
       'Rewrites a FROM with a floating tag to the most specific tag that points at the same image today, plus its digest, as the registry reports them.',
     safety: 'safe',
     network: true,
-    docs: {
-      summary: 'Replace floating base image tags with the exact version and digest they resolve to today.',
-      why:
-        'A floating tag such as python:3.9-slim points at a different image every few weeks, so the same Dockerfile builds different images over time and a rebuild can break without any change in the repository. The exact tag says which release you run, and the digest makes the build reproducible and protects it against a re-pushed tag.',
-      fixSafety:
-        'Pinning is safe: the new reference names the image the floating tag points at right now, so the build result does not change. With --pin version only the tag is made exact, with --pin digest only the digest is added. --update moves an exact tag to the newest patch of the same line (3.9.17 → 3.9.18) and refreshes pinned digests; that changes the image, so those fixes are unsafe. FROM lines built from an ARG are rewritten through the ARG default when the ARG is used only there. Lookups that fail are reported with the FROM left as it was.',
-      example: {
-        before: 'FROM python:3.9-slim\nRUN pip install --no-cache-dir flask\n',
-        after: 'FROM python:3.9.18-slim@sha256:7faf026b275058b4e356899ff43bf841f8873e91a6c54303176c3780ad1a7c81\nRUN pip install --no-cache-dir flask\n',
-      },
-    },
+    docs: readmeDocs(import.meta.url),
   },
 
   async run(ctx) {

@@ -14,23 +14,11 @@ import { planApk } from './rules/apk.js';
 import { planApt } from './rules/apt.js';
 import { planGem, planNpm, planPip, planYarn } from './rules/language.js';
 import { planRpm } from './rules/rpm.js';
-import { createRunContext, foreignShell, type RunContext } from './run-context.js';
-import { commandArguments, commandName, parseShell, shellScript, sourceOffset, type ShellNode, type ShellScript } from '../../src/shell/script.js';
+import { createRunContext, type RunContext } from './run-context.js';
+import { commandArguments, commandName, foreignShell, parseShell, shellScript, sourceOffset, type ShellNode, type ShellScript } from '../../src/shell/script.js';
 import { Edit, defineTransform, type Finding, type TransformContext } from '../../src/engine/transform.js';
 import { literalValue } from '../../src/shell/structure.js';
-
-const BEFORE = `FROM debian:bookworm-slim
-RUN apt-get install --no-install-recommends \\
-        ca-certificates \\
-        curl
-`;
-
-const AFTER = `FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends \\
-        ca-certificates \\
-        curl && \\
-    rm -rf /var/lib/apt/lists/*
-`;
+import { readmeDocs } from '../../src/engine/docs.js';
 
 export default defineTransform({
   meta: {
@@ -40,15 +28,7 @@ export default defineTransform({
       'Makes apt-get, apk, yum/dnf/microdnf, zypper, pip, npm, yarn and gem installs non-interactive and cache-free within their own RUN, or moves the caches into BuildKit cache mounts with --cache-mounts.',
     safety: 'safe',
     network: false,
-    docs: {
-      summary:
-        'Per RUN, and only where the shell command is certain. apt: `apt` → `apt-get` for the subcommands apt-get shares (plus `apt-get clean`, since apt deleted the .debs it downloaded and apt-get keeps them); `apt-get install -y`; `apt-get update &&` before the first install when the RUN has no update before it (before the loop when the install is in one); `rm -rf /var/lib/apt/lists/*` at the end of a RUN that fetched lists, unless an rm of the lists already follows the last apt use. apk: `apk add --no-cache`, dropping a now-useless `apk update` and `rm -rf /var/cache/apk/*`. yum/dnf/microdnf: `-y`, `<tool> clean all` (+ `rm -rf /var/cache/yum` or `/var/cache/dnf`). zypper: `--non-interactive`, `zypper clean --all`. `pip install --no-cache-dir` (not when PIP_NO_CACHE_DIR is set by ENV, prefix or export, or --cache-dir is given). `npm cache clean --force` after npm installs. `gem install --no-document`. Unsafe, because they change which packages get installed or can break Yarn 2+ projects: `--no-install-recommends`, `--setopt=install_weak_deps=False` (dnf, microdnf), zypper `--no-recommends`, `yarn cache clean`. Flags go in place after the subcommand; cleanups go on a new continued line in the RUN\'s own style (`&& \\` at line ends, or leading `&&`), or the file\'s. With --cache-mounts the RUN instead gets `--mount=type=cache,…` flags (apt: /var/cache/apt and /var/lib/apt/lists, both sharing=locked; dnf, yum, zypper, yarn locked; pip and npm shared), cleanups that would empty those caches are removed, and `# syntax=docker/dockerfile:1` is added if there is no syntax directive. `apt-get upgrade`, `apt-get update` without an install, and anything the transform cannot be sure of are reported as notes.',
-      why:
-        'Files deleted in a later RUN still ship in the earlier layer, so a package manager\'s lists and caches only stay out of the image when the same RUN removes them: the apt lists alone are about 20 MB for Debian 12. An install that relies on an `apt-get update` from an earlier layer reads stale lists when that layer comes from the build cache (the classic "Unable to locate package" and outdated-package bug). A build cannot answer prompts, so installs need -y.',
-      fixSafety:
-        'Safe fixes leave the installed packages and the outcome of the RUN unchanged: the cleanup is joined with `&&` to the last statement of the RUN, so it runs after everything else and only when that succeeded, and the RUN fails exactly when it failed before (not appended after a background job, `exit`, `exec` or a trailing comment; a tool-specific cleanup such as `yum clean all` only when the tool runs outside if/else/case branches and `||`). An added `apt-get update` fetches current lists, which is the point, but a later RUN that installs through a script pkg-cleanup cannot see, without its own update, would no longer find lists. `--no-install-recommends`, dnf weak dependencies and zypper recommends are unsafe: recommended packages (e.g. ca-certificates for curl) are no longer installed. `yarn cache clean` is unsafe because a Yarn 2+ project (yarnPath in .yarnrc.yml) keeps its Plug\'n\'Play cache in .yarn/cache. --cache-mounts needs BuildKit. It mounts /var/lib/apt/lists rather than all of /var/lib/apt, so that apt\'s record of automatically installed packages (extended_states) stays in the image, and it keeps /etc/apt/apt.conf.d/docker-clean: removing it (the Docker docs pattern) would change every later apt call in the image and in images built FROM it, so on official Debian/Ubuntu images the .deb cache stays empty and the lists are what is cached. pip, npm and yarn caches are only mounted when the RUN runs as root (their cache is in $HOME). Left alone with a note: calls in quoted `sh -c` strings, command substitutions, functions, heredocs, exec form, behind sudo/env/xargs, under a non-POSIX SHELL, and `apt` subcommands apt-get lacks (list, search, show, upgrade, full-upgrade).',
-      example: { before: BEFORE, after: AFTER },
-    },
+    docs: readmeDocs(import.meta.url),
   },
   run(ctx: TransformContext): Finding[] {
     const findings: Finding[] = [];

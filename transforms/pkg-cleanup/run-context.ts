@@ -1,8 +1,8 @@
 // Everything pkg-cleanup knows about one shell-form RUN before it decides
 // anything: the package-manager calls it can see (and where they sit), the
 // other commands, the cache mounts, and the stage around it (ENV, USER).
-import type { DockerfileDocument, InstructionInfo } from '../../src/dockerfile/document.js';
-import { argumentsStart, commandName, descendantsOfType, type ShellNode, type ShellScript } from '../../src/shell/script.js';
+import { instructionsBefore, type DockerfileDocument, type InstructionInfo } from '../../src/dockerfile/document.js';
+import { commandName, descendantsOfType, type ShellNode, type ShellScript } from '../../src/shell/script.js';
 import type { TransformOptions } from '../../src/engine/transform.js';
 import { cacheMountTargets, covers } from './cache-mounts.js';
 import { invocationOf, type Invocation } from './invocations.js';
@@ -64,24 +64,6 @@ export function createRunContext(doc: DockerfileDocument, instruction: Instructi
     runsAsRoot: runsAsRoot(doc, instruction),
     yarnBerry: mentionsYarnBerry(doc),
   };
-}
-
-/** Instructions that run before `instruction` in its stage and in the stages that stage is built FROM. */
-function instructionsBefore(doc: DockerfileDocument, instruction: InstructionInfo): InstructionInfo[] {
-  const chain: InstructionInfo[][] = [];
-  let stage = doc.stages[instruction.stage];
-  let limit = instruction.start;
-  const seen = new Set<number>();
-  while (stage && !seen.has(stage.index)) {
-    seen.add(stage.index);
-    chain.unshift(stage.instructions.filter((other) => other.start < limit));
-    const base = stage.from.node.getArguments()[0]?.getValue().toLowerCase();
-    const parent = doc.stages.find((candidate) => candidate.index < stage!.index && candidate.name === base);
-    if (!parent) break;
-    stage = parent;
-    limit = Number.POSITIVE_INFINITY;
-  }
-  return chain.flat();
 }
 
 function stageEnvNames(doc: DockerfileDocument, instruction: InstructionInfo): Set<string> {
@@ -168,22 +150,4 @@ export function exportedBefore(context: RunContext, name: string, before: number
       declaration.firstChild?.text === 'export' &&
       declaration.namedChildren.some((child) => (child?.type === 'variable_assignment' ? child.childForFieldName('name')?.text : child?.text) === name),
   );
-}
-
-const POSIX_SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh', 'busybox']);
-
-/** The stage's SHELL when it is not a POSIX shell (PowerShell, cmd…), else undefined. */
-export function foreignShell(doc: DockerfileDocument, instruction: InstructionInfo): string | undefined {
-  const shells = instructionsBefore(doc, instruction).filter((other) => other.keyword === 'SHELL');
-  const last = shells[shells.length - 1];
-  if (!last) return undefined;
-  const text = doc.text.slice(argumentsStart(doc, last) ?? last.end, last.end);
-  try {
-    const words = JSON.parse(text) as unknown;
-    const program = Array.isArray(words) && typeof words[0] === 'string' ? words[0] : undefined;
-    if (program && POSIX_SHELLS.has(program.slice(program.lastIndexOf('/') + 1))) return undefined;
-    return program ?? text;
-  } catch {
-    return text;
-  }
 }
