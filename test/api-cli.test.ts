@@ -36,14 +36,17 @@ test('--transform runs the README example transform when named with --only, and 
   expect(dryRun.stdout).toContain(' RUN echo two');
   expect(dryRun.stderr).toContain('Dockerfile:2: maintainer-to-label: MAINTAINER is deprecated');
   const write = dockopt(['fix', '-w', '-t', relative, '--only', 'merge-runs,maintainer-to-label', 'Dockerfile'], dir);
-  expect(write.stderr).toContain('1 file scanned, 1 changed, 0 errors');
+  expect(write.stderr).toContain('1 file scanned, 1 changed, 2 fixes, 0 errors');
   expect(readFileSync(path.join(dir, 'Dockerfile'), 'utf8')).toBe('FROM alpine:3.20\nLABEL org.opencontainers.image.authors="Jane Doe <jane@example.com>"\nRUN echo one \\\n    && echo two\n');
 });
 
-test('an unsafe custom transform is not in the default set; its fix is named in --verbose notes only when it runs', () => {
+test('an unsafe custom transform is not in the default set: it does not run until selected', () => {
   const dir = tree({ Dockerfile: WITH_MAINTAINER });
-  const result = dockopt(['fix', '--check', '--skip', 'merge-runs', '--transform', maintainerToLabel, '.'], dir);
-  expect(result).toEqual({ code: 0, stdout: '', stderr: '' });
+  // exec-form, which is on, has the same (unsafe) fix for MAINTAINER: it is held back and counted.
+  const result = dockopt(['fix', '--check', '--skip', 'merge-runs,exec-form', '--transform', maintainerToLabel, '.'], dir);
+  expect(result).toEqual({ code: 0, stdout: '', stderr: '1 file scanned, 0 would change, 0 fixes, 0 errors\n' });
+  const selected = dockopt(['fix', '--check', '--skip', 'merge-runs,exec-form', '--extend-select', 'maintainer-to-label', '--transform', maintainerToLabel, '.'], dir);
+  expect(selected.stderr).toContain('1 more fix available with --unsafe-fixes (maintainer-to-label 1)');
 });
 
 test('a safe custom transform runs by default, also with stdin', () => {
@@ -54,8 +57,8 @@ test('a safe custom transform runs by default, also with stdin', () => {
 
 test('list and explain show custom transforms', () => {
   const list = dockopt(['list', '--transform', maintainerToLabel, '-t', keywordCase]);
-  expect(list.stdout).toMatch(/^maintainer-to-label\s+unsafe,custom\s+Replace MAINTAINER with the OCI authors label$/m);
-  expect(list.stdout).toMatch(/^keyword-case\s+safe,custom\s+Write instruction keywords in upper case$/m);
+  expect(list.stdout).toMatch(/^maintainer-to-label\s+unsafe\s+no\s+off\s+Replace MAINTAINER with the OCI authors label \(custom\)$/m);
+  expect(list.stdout).toMatch(/^keyword-case\s+safe\s+no\s+on\s+Write instruction keywords in upper case \(custom\)$/m);
   const explain = dockopt(['explain', 'maintainer-to-label', '--transform', maintainerToLabel]);
   expect(explain.code).toBe(0);
   expect(explain.stdout).toMatch(/^# maintainer-to-label: Replace MAINTAINER with the OCI authors label\n\n/);
@@ -79,6 +82,6 @@ test('a large tree goes through worker threads, which load the custom transform 
   const dir = tree(files);
   const result = dockopt(['fix', '--write', '--transform', keywordCase, '.'], dir);
   expect(result.code).toBe(0);
-  expect(result.stderr.trim().split('\n').at(-1)).toBe('420 files scanned, 210 changed, 0 errors');
+  expect(result.stderr.trim().split('\n').at(-1)).toBe('420 files scanned, 210 changed, 420 fixes, 0 errors');
   expect(readFileSync(path.join(dir, 'svc-418/Dockerfile'), 'utf8')).toBe('FROM alpine:3.20\nRUN echo hi\n');
 });

@@ -58,7 +58,7 @@ describe('options', () => {
   test('an unknown option names itself and the known ones', async () => {
     const error = await rejection(fixText(MERGEABLE, { onyl: ['merge-runs'] } as never));
     expect(error.code).toBe('INVALID_OPTIONS');
-    expect(error.message).toMatch(/unknown option "onyl"; known: only, skip/);
+    expect(error.message).toMatch(/unknown option "onyl"; known: select, extendSelect, ignore, skip, only,/);
   });
 
   test('a value of the wrong type is INVALID_OPTIONS', async () => {
@@ -71,12 +71,15 @@ describe('options', () => {
   test('an unknown transform id is UNKNOWN_TRANSFORM', async () => {
     const error = await rejection(fixText(MERGEABLE, { skip: ['no-such-thing'] }));
     expect(error.code).toBe('UNKNOWN_TRANSFORM');
-    expect(error.message).toMatch(/^unknown transform "no-such-thing"; known: pin-base, merge-runs/);
+    expect(error.message).toMatch(/^ignore: unknown transform "no-such-thing"; known: pin-base, merge-runs/);
   });
 
-  test('config holds the plain settings; the options override it key by key', async () => {
+  test('config holds the plain settings; the options adjust its selection and override the rest key by key', async () => {
     expect((await fixText(MERGEABLE, { config: { skip: ['merge-runs'] } })).changed).toBe(false);
-    expect((await fixText(MERGEABLE, { config: { skip: ['merge-runs'] }, skip: [] })).changed).toBe(true);
+    // An empty ignore adds nothing to ignore; the transform comes back with extend-select (or select).
+    expect((await fixText(MERGEABLE, { config: { skip: ['merge-runs'] }, ignore: [] })).changed).toBe(false);
+    expect((await fixText(MERGEABLE, { config: { skip: ['merge-runs'] }, extendSelect: ['merge-runs'] })).changed).toBe(true);
+    expect((await fixText(MERGEABLE, { config: { ignore: ['merge-runs'] }, select: ['merge-runs'] })).changed).toBe(true);
   });
 
   test('validateConfig accepts a config-file object and rejects code-only options', () => {

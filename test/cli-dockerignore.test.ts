@@ -31,7 +31,7 @@ test('a dry run shows the new .dockerignore as a diff from empty and writes noth
   const result = dockopt(['fix', '--only', 'dockerignore', '.'], dir);
   expect(result.code).toBe(0);
   expect(result.stdout).toBe('--- a/.dockerignore\n+++ b/.dockerignore\n@@ -0,0 +1,4 @@\n+# added by dockopt\n+.git\n+node_modules\n+*.log\n');
-  expect(result.stderr).toBe('.dockerignore:2: dockerignore: ignore .git\n.dockerignore:3: dockerignore: ignore node_modules\n.dockerignore:4: dockerignore: ignore *.log\n2 files scanned, 1 would change, 0 errors\n');
+  expect(result.stderr).toBe('.dockerignore:2: dockerignore: ignore .git\n.dockerignore:3: dockerignore: ignore node_modules\n.dockerignore:4: dockerignore: ignore *.log\n1 file scanned, 0 would change, 1 .dockerignore would change, 3 fixes, 0 errors\n');
   expect(existsSync(path.join(dir, '.dockerignore'))).toBe(false);
 });
 
@@ -42,7 +42,7 @@ test('--write creates it with mode 0644; a second run changes nothing', () => {
   expect(readFileSync(file, 'utf8')).toBe('# added by dockopt\n.git\nnode_modules\n*.log\n');
   expect(statSync(file).mode & 0o777).toBe(0o644);
   const again = dockopt(['fix', '--only', 'dockerignore', '--check', dir], root);
-  expect(again).toEqual({ code: 0, stdout: '', stderr: '' });
+  expect(again).toEqual({ code: 0, stdout: '', stderr: '1 file scanned, 0 would change, 0 fixes, 0 errors\n' });
 });
 
 test('an existing file keeps its lines, mode and line endings, and gets a block appended', () => {
@@ -76,6 +76,20 @@ test('runs without it are unchanged: the default set does not include it', () =>
   const dir = tree(CONTEXT);
   const result = dockopt(['fix', '.'], dir);
   expect(result.stdout).toBe('');
-  expect(result.stderr).toBe('1 file scanned, 0 would change, 0 errors\n');
+  expect(result.stderr).toBe('1 file scanned, 0 would change, 0 fixes, 0 errors\n');
+});
+
+test('selected without --unsafe-fixes it only says what it would ignore, and the hint counts it', () => {
+  const dir = tree(CONTEXT);
+  const result = dockopt(['fix', '--extend-select', 'dockerignore', '.'], dir);
+  expect(result.code).toBe(0);
+  expect(result.stdout).toBe('');
+  expect(existsSync(path.join(dir, '.dockerignore'))).toBe(false);
+  expect(result.stderr).toBe(
+    '.dockerignore:1: dockerignore: note: would ignore .git, node_modules, *.log (unsafe fix not applied: --unsafe-fixes applies it)\n' +
+      '1 file scanned, 0 would change, 0 fixes (1 unsafe not applied), 0 errors\n' +
+      '1 more fix available with --unsafe-fixes (dockerignore 1)\n',
+  );
+  expect(dockopt(['fix', '--extend-select', 'dockerignore', '--unsafe-fixes', '.'], dir).stdout).toContain('+++ b/.dockerignore');
 });
 

@@ -40,7 +40,7 @@ afterAll(async () => {
 test('--only pin-base pins a floating tag to the exact version and digest and writes it', () => {
   writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${host}/library/python:3.12-slim\nRUN echo one\nRUN echo two\n`);
   const result = dockopt(['fix', '--write', '--only', 'pin-base', 'Dockerfile']);
-  expect(result.stderr).toContain('1 file scanned, 1 changed, 0 errors');
+  expect(result.stderr).toContain('1 file scanned, 1 changed, 1 fix, 0 errors');
   expect(result.code).toBe(0);
   const written = readFileSync(path.join(dir, 'Dockerfile'), 'utf8');
   expect(written).toMatch(new RegExp(`^FROM ${host.replace(/[.]/g, '\\.')}/library/python:3\\.12\\.4-slim@sha256:[0-9a-f]{64}\\nRUN echo one\\nRUN echo two\\n$`));
@@ -82,7 +82,7 @@ describe('non-root reads the image config through the resolver pin-base brings',
   test('--only pin-base,non-root: an image only its config label shows to be Debian-based is pinned and gets a Debian user', () => {
     writeFileSync(path.join(dir, 'Dockerfile'), app('acme/base:1'));
     const result = dockopt(['fix', '--write', '--only', 'pin-base,non-root', 'Dockerfile']);
-    expect(result.stderr).toContain('1 file scanned, 1 changed, 0 errors');
+    expect(result.stderr).toContain('1 file scanned, 1 changed, 2 fixes, 0 errors');
     expect(result.code).toBe(0);
     expect(readFileSync(path.join(dir, 'Dockerfile'), 'utf8')).toBe(
       `FROM ${host}/acme/base:1@${debianBased.digest}\n` +

@@ -40,14 +40,14 @@ describe('dockopt fix (dry run)', () => {
     expect(result.stdout).toContain('-RUN echo two');
     expect(result.stdout).not.toMatch(/\u001b\[/);
     expect(result.stderr).toContain('Dockerfile:2: merge-runs:');
-    expect(result.stderr.trim().split('\n').at(-1)).toBe('1 file scanned, 1 would change, 0 errors');
+    expect(result.stderr.trim().split('\n').at(-1)).toBe('1 file scanned, 1 would change, 1 fix, 0 errors');
     expect(readFileSync(path.join(dir, 'Dockerfile'), 'utf8')).toBe(MERGEABLE);
   });
 
   test('no paths means the current directory', () => {
     const dir = tree({ Dockerfile: MERGEABLE, 'sub/Containerfile': CLEAN });
     const result = dockopt(['fix'], { cwd: dir });
-    expect(result.stderr).toContain('2 files scanned, 1 would change, 0 errors');
+    expect(result.stderr).toContain('2 files scanned, 1 would change, 1 fix, 0 errors');
   });
 
   test('--quiet prints no summary', () => {
@@ -87,8 +87,9 @@ describe('directory discovery', () => {
     const result = dockopt(['fix', '--write', '.'], { cwd: dir });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('b/Dockerfile:3: error: cannot parse: Unknown instruction: FROOM');
-    expect(result.stderr).toContain('d/Dockerfile:1: error: binary file');
-    expect(result.stderr).toContain('4 files scanned, 2 changed, 2 errors');
+    // A problem with the file as a whole names the path, not a line; an unreadable file was not scanned.
+    expect(result.stderr).toContain('d/Dockerfile: error: binary file');
+    expect(result.stderr).toContain('3 files scanned, 2 changed, 2 fixes, 2 errors');
     expect(readFileSync(path.join(dir, 'b/Dockerfile'), 'utf8')).toBe(BROKEN);
     expect(readFileSync(path.join(dir, 'a/Dockerfile'), 'utf8')).not.toBe(MERGEABLE);
     expect(readFileSync(path.join(dir, 'c/Dockerfile'), 'utf8')).not.toBe(MERGEABLE);
@@ -101,12 +102,12 @@ describe('directory discovery', () => {
     const dir = tree(files);
     const check = dockopt(['fix', '--check', '.'], { cwd: dir });
     expect(check.code).toBe(2);
-    const listed = check.stdout.trim().split('\n');
+    const listed = check.stdout.trim().split('\n').map((line) => line.replace(/: merge-runs:2$/, ''));
     expect(listed).toHaveLength(299);
     expect(listed).toEqual([...listed].sort());
     expect(check.stderr).toContain('svc-007/Dockerfile:3: error: cannot parse');
     const write = dockopt(['fix', '--write', '.'], { cwd: dir });
-    expect(write.stderr).toContain('450 files scanned, 299 changed, 1 error');
+    expect(write.stderr).toContain('450 files scanned, 299 changed, 299 fixes, 1 error');
     expect(readFileSync(path.join(dir, 'svc-001/Dockerfile'), 'utf8')).toContain('&& echo two');
     expect(readFileSync(path.join(dir, 'svc-007/Dockerfile'), 'utf8')).toBe(BROKEN);
   });
@@ -115,22 +116,24 @@ describe('directory discovery', () => {
     const dir = tree({ Dockerfile: CLEAN });
     const result = dockopt(['fix', 'Dockerfile', 'nope/Dockerfile'], { cwd: dir });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('nope/Dockerfile:1: error: no such file or directory');
+    expect(result.stderr).toContain('nope/Dockerfile: error: no such file or directory\n');
+    expect(result.stderr).toContain('1 file scanned, 0 would change, 0 fixes, 1 error');
   });
 });
 
 describe('--check', () => {
-  test('lists only the files that would change and exits 1', () => {
-    const dir = tree({ 'a/Dockerfile': MERGEABLE, 'b/Dockerfile': CLEAN });
+  test('lists each file that would change with the transforms and lines, then the summary, and exits 1', () => {
+    const dir = tree({ 'a/Dockerfile': 'FROM debian:12\nRUN apt-get update\nRUN apt-get install -y curl\n', 'b/Dockerfile': CLEAN, 'c/Dockerfile': MERGEABLE });
     const result = dockopt(['fix', '--check', '.'], { cwd: dir });
     expect(result.code).toBe(1);
-    expect(result.stdout).toBe('a/Dockerfile\n');
-    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('a/Dockerfile: merge-runs:2, pkg-cleanup:2\nc/Dockerfile: merge-runs:2\n');
+    expect(result.stderr).toBe('3 files scanned, 2 would change, 3 fixes (1 unsafe not applied), 0 errors\n1 more fix available with --unsafe-fixes (pkg-cleanup 1)\n');
   });
 
-  test('exits 0 when nothing would change', () => {
+  test('exits 0 when nothing would change; --quiet keeps stderr empty', () => {
     const dir = tree({ Dockerfile: CLEAN });
-    expect(dockopt(['fix', '--check', '.'], { cwd: dir })).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(dockopt(['fix', '--check', '.'], { cwd: dir })).toEqual({ code: 0, stdout: '', stderr: '1 file scanned, 0 would change, 0 fixes, 0 errors\n' });
+    expect(dockopt(['fix', '--check', '-q', '.'], { cwd: dir })).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 
   test('cannot be combined with --write', () => {
@@ -192,7 +195,7 @@ describe('--format json', () => {
     const result = dockopt(['fix', '--format', 'json', '.'], { cwd: dir });
     expect(result.code).toBe(2);
     const report = JSON.parse(result.stdout);
-    expect(report.summary).toEqual({ scanned: 2, changed: 1, errors: 1, written: false });
+    expect(report.summary).toEqual({ scanned: 2, changed: 1, dockerignoreChanged: 0, fixes: 1, unsafeNotApplied: 0, errors: 1, written: false });
     const good = report.files.find((file: { path: string }) => file.path === 'Dockerfile');
     expect(good.status).toBe('changed');
     expect(good.transforms['merge-runs'].changes[0]).toEqual({ line: 2, message: expect.any(String), safety: 'safe' });
@@ -219,10 +222,24 @@ describe('transform selection', () => {
 });
 
 describe('list and explain', () => {
-  test('list shows every transform with its safety', () => {
+  test('list shows every transform: the safety of its fixes (safe, unsafe, mixed), network, on by default or not', () => {
     const result = dockopt(['list']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^merge-runs\s+safe\s+Merge adjacent RUN instructions$/m);
+    expect(result.stdout).toMatch(/^id\s+fixes\s+network\s+default\s+title$/m);
+    expect(result.stdout).toMatch(/^merge-runs\s+safe\s+no\s+on\s+Merge adjacent RUN instructions$/m);
+    // A transform with some unsafe fixes is not "safe".
+    expect(result.stdout).toMatch(/^pkg-cleanup\s+mixed\s+no\s+on\s+/m);
+    expect(result.stdout).toMatch(/^pin-base\s+mixed\s+yes\s+off\s+/m);
+    expect(result.stdout).toMatch(/^non-root\s+unsafe\s+no\s+off\s+/m);
+  });
+
+  test('list --format json: one object per transform', () => {
+    const result = dockopt(['list', '--format', 'json']);
+    expect(result.code).toBe(0);
+    const rows = JSON.parse(result.stdout);
+    expect(rows.map((row: { id: string }) => row.id)).toEqual(['pin-base', 'merge-runs', 'pkg-cleanup', 'cache-deps', 'exec-form', 'multi-stage', 'non-root', 'dockerignore']);
+    expect(rows.find((row: { id: string }) => row.id === 'exec-form')).toMatchObject({ fixes: 'mixed', network: false, default: true, builtin: true, title: expect.any(String) });
+    expect(rows.find((row: { id: string }) => row.id === 'multi-stage')).toMatchObject({ fixes: 'unsafe', network: false, default: false });
   });
 
   test('explain prints the docs page (transforms/<id>/README.md) and the safety', () => {
@@ -247,10 +264,13 @@ describe('config files', () => {
       'app/Dockerfile': MERGEABLE,
       'legacy/Dockerfile': MERGEABLE,
     });
-    expect(dockopt(['fix', '--check', '.'], { cwd: dir }).stdout).toBe('legacy/Dockerfile\n');
-    // --only on the command line beats the config's skip.
-    expect(dockopt(['fix', '--check', '--only', 'merge-runs', '.'], { cwd: dir }).stdout).toBe('app/Dockerfile\nlegacy/Dockerfile\n');
-    expect(dockopt(['fix', '--check', '--no-config-lookup', '.'], { cwd: dir }).stdout).toBe('app/Dockerfile\nlegacy/Dockerfile\n');
+    expect(dockopt(['fix', '--check', '.'], { cwd: dir }).stdout).toBe('legacy/Dockerfile: merge-runs:2\n');
+    // --only and --select on the command line replace the config's selection; --extend-select adds to it.
+    const both = 'app/Dockerfile: merge-runs:2\nlegacy/Dockerfile: merge-runs:2\n';
+    expect(dockopt(['fix', '--check', '--only', 'merge-runs', '.'], { cwd: dir }).stdout).toBe(both);
+    expect(dockopt(['fix', '--check', '--select', 'merge-runs', '.'], { cwd: dir }).stdout).toBe(both);
+    expect(dockopt(['fix', '--check', '--extend-select', 'merge-runs', '.'], { cwd: dir }).stdout).toBe(both);
+    expect(dockopt(['fix', '--check', '--no-config-lookup', '.'], { cwd: dir }).stdout).toBe(both);
   });
 
   test('--config uses one file for everything; stdin gets the config of --stdin-filename', () => {

@@ -27,6 +27,7 @@ describe('finding the config upward', () => {
   test('a Dockerfile deep below a .dockopt.json gets its settings', async () => {
     expect(await lookup(path.join(discovery, 'services', 'api', 'Dockerfile'))).toEqual({
       config: { skip: ['merge-runs'], pin: 'digest' },
+      file: path.join(discovery, '.dockopt.json'),
       sources: [path.join(discovery, '.dockopt.json')],
     });
   });
@@ -34,6 +35,7 @@ describe('finding the config upward', () => {
   test('.dockoptrc is JSON', async () => {
     expect(await lookup(path.join(discovery, 'rc', 'app', 'Dockerfile'))).toEqual({
       config: { unsafe: true, registryAllow: ['registry.example.com'] },
+      file: path.join(discovery, 'rc', '.dockoptrc'),
       sources: [path.join(discovery, 'rc', '.dockoptrc')],
     });
   });
@@ -41,6 +43,7 @@ describe('finding the config upward', () => {
   test('the "dockopt" key of package.json', async () => {
     expect(await lookup(path.join(discovery, 'pkg', 'Dockerfile'))).toEqual({
       config: { pin: 'version', cacheMounts: true },
+      file: path.join(discovery, 'pkg', 'package.json'),
       sources: [`${path.join(discovery, 'pkg', 'package.json')}#/dockopt`],
     });
   });
@@ -52,6 +55,7 @@ describe('finding the config upward', () => {
   test('the nearest directory wins, and in it .dockopt.json before .dockoptrc before package.json', async () => {
     expect(await lookup(path.join(discovery, 'order', 'Dockerfile.prod'))).toEqual({
       config: { pin: 'both' },
+      file: path.join(discovery, 'order', '.dockopt.json'),
       sources: [path.join(discovery, 'order', '.dockopt.json')],
     });
   });
@@ -71,6 +75,7 @@ describe('--config (explicitConfigPath)', () => {
     const explicit = path.join(discovery, 'rc', '.dockoptrc');
     expect(await lookup(path.join(discovery, 'pkg', 'Dockerfile'), { explicitConfigPath: explicit })).toEqual({
       config: { unsafe: true, registryAllow: ['registry.example.com'] },
+      file: explicit,
       sources: [explicit],
     });
   });
@@ -94,18 +99,19 @@ describe('overrides', () => {
   const base = { skip: ['pin-base'], pin: 'both', transforms: [path.join(overridesDir, 'custom', 'keyword-case.cjs')], cacheDir: path.join(overridesDir, '.cache', 'dockopt') };
 
   test('a Dockerfile no override matches gets the top-level settings, paths made absolute from the config directory', async () => {
-    expect(await lookup(path.join(overridesDir, 'services', 'web', 'Dockerfile'))).toEqual({ config: base, sources: [configFile] });
+    expect(await lookup(path.join(overridesDir, 'services', 'web', 'Dockerfile'))).toEqual({ config: base, file: configFile, sources: [configFile] });
   });
 
   test('any glob of an entry applies it; an override replaces the value of the key it sets', async () => {
     for (const file of [path.join(overridesDir, 'legacy', 'Dockerfile'), path.join(overridesDir, 'windows', 'iis', 'Dockerfile.windows')]) {
-      expect(await lookup(file)).toEqual({ config: { ...base, skip: ['merge-runs'] }, sources: [configFile, `${configFile}#/overrides/0`] });
+      expect(await lookup(file)).toEqual({ config: { ...base, skip: ['merge-runs'] }, file: configFile, sources: [configFile, `${configFile}#/overrides/0`] });
     }
   });
 
   test('several matching entries apply in order and the later one wins', async () => {
     expect(await lookup(path.join(overridesDir, 'legacy', 'old', 'cron', 'Dockerfile'))).toEqual({
       config: { ...base, skip: ['merge-runs', 'pkg-cleanup'], unsafe: true },
+      file: configFile,
       sources: [configFile, `${configFile}#/overrides/0`, `${configFile}#/overrides/1`],
     });
   });
@@ -117,7 +123,7 @@ describe('overrides', () => {
 
   test('a Dockerfile outside the directory of an explicit config matches no override', async () => {
     const outside = path.join(discovery, 'legacy', 'Dockerfile.windows');
-    expect(await lookup(outside, { explicitConfigPath: configFile })).toEqual({ config: base, sources: [configFile] });
+    expect(await lookup(outside, { explicitConfigPath: configFile })).toEqual({ config: base, file: configFile, sources: [configFile] });
   });
 
   test('Dockerfiles with the same overrides share one frozen config object', async () => {
@@ -132,7 +138,7 @@ describe('overrides', () => {
 describe('validation', () => {
   test.each([
     ['trailing-comma.json', 4, 'trailing-comma.json:4:1: invalid JSON: expected a key in double quotes, found "}"'],
-    ['unknown-key.json', 3, 'unknown-key.json:3:3: unknown key "skp" (did you mean "skip"?); known keys: only, skip, unsafe, pin,'],
+    ['unknown-key.json', 3, 'unknown-key.json:3:3: unknown key "skp" (did you mean "skip"?); known keys: select, extendSelect, ignore, skip, only, unsafeFixes, unsafe, exclude, pin,'],
     ['wrong-type.json', 3, 'wrong-type.json:3:3: "unsafe" must be true or false'],
     ['unknown-transform.json', 5, 'unknown-transform.json:5:31: "skip" names unknown transform "merge-run" (did you mean "merge-runs"?); known: pin-base, merge-runs,'],
     ['override-without-files.json', 3, 'override-without-files.json:3:5: overrides[0] needs "files": globs relative to the config file\'s directory'],

@@ -10,21 +10,34 @@ function fakeTerminal(isTTY = true) {
 }
 
 describe('progress bar', () => {
-  test('draws done/total, changes, errors and an ETA, throttled, and erases itself', () => {
+  test('draws done/total, changes, errors and an ETA once the rate is known, throttled, as wide as the terminal, and erases itself', () => {
     const { stream, writes } = fakeTerminal();
     let clock = 0;
-    const progress = createProgress(stream, true, () => clock);
+    const progress = createProgress(stream, true, { written: true, now: () => clock });
     progress.start(400);
     for (let i = 0; i < 100; i++) {
       clock += 10;
       progress.advance({ changed: i % 2 === 0, failed: i === 5 });
+      // Before a second has passed there is no rate, so no time left.
+      if (clock < 1000) expect(writes.at(-1)).not.toContain('ETA');
     }
-    expect(writes[0]).toBe('\r[........................] 0/400 files, 0 changed, 0 errors\u001b[K');
+    const bar = (filled: number, counts: string) => `\r[${'#'.repeat(filled)}${'.'.repeat(40 - filled)}]${counts}\u001b[K`;
+    expect(writes[0]).toBe(bar(0, ' 0/400 files, 0 changed, 0 errors'));
     // 1 s for 100 files, so 3 s for the 300 left; redrawn every 100 ms, not per file.
     expect(writes.length).toBeLessThanOrEqual(12);
-    expect(writes.at(-1)).toBe('\r[######..................] 100/400 files, 50 changed, 1 error, ETA 3s\u001b[K');
+    expect(writes.at(-1)).toBe(bar(10, ' 100/400 files, 50 changed, 1 error, ETA 3s'));
     progress.finish();
     expect(writes.at(-1)).toBe('\r\u001b[K');
+  });
+
+  test('in a dry run files "would change"; a narrow terminal gets a shorter bar; output in between lifts the bar', () => {
+    const { stream, writes } = fakeTerminal();
+    const narrow = { ...stream, columns: 60 };
+    const progress = createProgress(narrow, true, { now: () => 0 });
+    progress.start(300);
+    expect(writes[0]).toBe(`\r[${'.'.repeat(19)}] 0/300 files, 0 would change, 0 errors\u001b[K`);
+    progress.interrupt(() => writes.push('a file\'s diff\n'));
+    expect(writes.slice(1)).toEqual(['\r\u001b[K', 'a file\'s diff\n', writes[0]]);
   });
 
   test('nothing on a pipe, with --quiet, or for short runs', () => {

@@ -63,10 +63,10 @@ describe('markdownReport on real results', () => {
 
   test('counts files and changes per transform', () => {
     const report = markdownReport(results, { transforms, title: 'Slimmer images' });
-    expect(report.startsWith('## Slimmer images\n\n5 files scanned, 2 would change, 1 error.\n')).toBe(true);
+    expect(report.startsWith('## Slimmer images\n\n5 files scanned, 2 would change, 4 fixes (2 unsafe not applied), 1 error.\n')).toBe(true);
     expect(report).toContain('| `merge-runs` Merge adjacent RUN instructions | 3 | 2 |');
     // Written files are counted as changed.
-    expect(markdownReport(results.map((result) => ({ ...result, written: result.changed })))).toContain('5 files scanned, 2 changed, 1 error.');
+    expect(markdownReport(results.map((result) => ({ ...result, written: result.changed })))).toContain('5 files scanned, 2 changed, 4 fixes (2 unsafe not applied), 1 error.');
   });
 
   test('without transform metadata the table shows ids only', () => {
@@ -83,12 +83,12 @@ describe('markdownReport on real results', () => {
 describe('markdownReport without changes', () => {
   test('a clean run is one summary line', () => {
     const clean: FileResult = { path: 'Dockerfile', index: 0, status: 'unchanged', changed: false, changes: [], notes: [], errors: [], written: false, input: 'FROM a\n', output: 'FROM a\n' };
-    expect(markdownReport([clean])).toBe('## Dockerfile fixes by dockopt\n\n1 file scanned, 0 would change, 0 errors.\n');
+    expect(markdownReport([clean])).toBe('## Dockerfile fixes by dockopt\n\n1 file scanned, 0 would change, 0 fixes, 0 errors.\n');
   });
 
   test('an unreadable file is listed with its error code', () => {
     const missing: FileResult = { path: './gone/Dockerfile', index: 0, status: 'error', changed: false, changes: [], notes: [], errors: [{ line: 1, message: 'no such file or directory', severity: 'error', code: 'READ_ERROR' }], written: false };
-    expect(markdownReport([missing])).toBe('## Dockerfile fixes by dockopt\n\n1 file scanned, 0 would change, 1 error.\n\n### Errors\n\n- `gone/Dockerfile`\n  - Line 1: no such file or directory (`READ_ERROR`)\n');
+    expect(markdownReport([missing])).toBe('## Dockerfile fixes by dockopt\n\n0 files scanned, 0 would change, 0 fixes, 1 error.\n\n### Errors\n\n- `gone/Dockerfile`\n  - Line 1: no such file or directory (`READ_ERROR`)\n');
   });
 });
 

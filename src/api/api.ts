@@ -6,11 +6,11 @@ import path from 'node:path';
 import { directoryBuildContext } from '../runner/directory-context.js';
 import { DockoptError, throwIfAborted, type Diagnostic } from '../engine/errors.js';
 import { configForFile, createConfigCache, type ConfigCache } from '../runner/config.js';
-import { effectiveSettings, FILES_OPTIONS, prepareRun, validateOptions, WRITE_OPTION, type DockoptConfig, type DockoptOptions } from '../runner/options.js';
+import { FILES_OPTIONS, selectionRequest, prepareRun, validateOptions, WRITE_OPTION, type DockoptConfig, type DockoptOptions } from '../runner/options.js';
 import { unifiedDiff } from '../report/report.js';
 import type { FileResult, TextResult } from '../engine/results.js';
-import { decodeDockerfile, discoverFiles, processAndWrite, processFiles, processText, unreadable, writeAtomically } from '../runner/runner.js';
-import { selectContextTransforms } from '../engine/selection.js';
+import { decodeDockerfile, discoverFiles, isExcluded, processAndWrite, processFiles, processText, unreadable, writeAtomically } from '../runner/runner.js';
+import { contextFixesAllowed, safetyLabel, selectContextTransforms, selectedByDefault, type SafetyLabel } from '../engine/selection.js';
 import type { ContextTransform, Transform, TransformMeta } from '../engine/transform.js';
 import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../../transforms/index.js';
 
@@ -18,9 +18,9 @@ export interface FixFileOptions extends DockoptOptions {
   /** Replace each changed file on disk, atomically (the CLI's --write). Default false: nothing is written. */
   readonly write?: boolean;
   /**
-   * Config files: true reads the nearest .dockopt.json, .dockoptrc or package.json "dockopt"
-   * above each Dockerfile (as the CLI does), a path uses that file for every Dockerfile, false
-   * (the default for the API) reads none. A config file's settings sit between the `config`
+   * Config files: true (the default, as on the command line) reads the nearest .dockopt.json,
+   * .dockoptrc or package.json "dockopt" above each Dockerfile, a path uses that file for every
+   * Dockerfile, false reads none (the CLI's --no-config-lookup). A config file's settings sit between the `config`
    * option (below) and the other options (above).
    */
   readonly configFile?: boolean | string;
@@ -49,16 +49,21 @@ export async function fixText(text: string, options: DockoptOptions = {}): Promi
 /** Fixes one file (and with `write`, replaces it). Problems with the file are in the result's `errors`. */
 export async function fixFile(file: string, options: FixFileOptions = {}): Promise<FileResult> {
   if (typeof file !== 'string' || file === '') throw new DockoptError('INVALID_OPTIONS', 'fixFile takes a file path');
-  const { configFile, ...checked } = validateOptions<FixFileOptions>(options, WRITE_OPTION);
+  const { configFile = true, ...checked } = validateOptions<FixFileOptions>(options, WRITE_OPTION);
   const { config } = await lookupConfig(file, configFile, createConfigCache());
   const run = await prepareRun(withConfigFile(checked, config));
   throwIfAborted(run.signal);
   return processAndWrite(file, run.engine, checked.write ?? false);
 }
 
-function lookupConfig(file: string, configFile: boolean | string | undefined, cache: ConfigCache): Promise<{ config: DockoptConfig; sources: readonly string[] }> {
-  if (configFile === undefined || configFile === false) return Promise.resolve({ config: {}, sources: [] });
-  return configForFile(file, { explicitConfigPath: typeof configFile === 'string' ? configFile : undefined, cache });
+async function lookupConfig(file: string, configFile: boolean | string | undefined, cache: ConfigCache): Promise<{ config: DockoptConfig; sources: readonly string[]; configFile?: string }> {
+  if (configFile === false) return { config: {}, sources: [] };
+  const resolved = await configForFile(file, { explicitConfigPath: typeof configFile === 'string' ? configFile : undefined, cache });
+  return { config: resolved.config, sources: resolved.sources, configFile: resolved.file };
+}
+
+function isExcludedByConfig(file: string, config: DockoptConfig, configFile: string | undefined): boolean {
+  return configFile !== undefined && config.exclude !== undefined && isExcluded(file, path.dirname(configFile), config.exclude);
 }
 
 function withConfigFile<T extends DockoptOptions>(options: T, fileConfig: DockoptConfig): T {
@@ -80,16 +85,19 @@ export async function* fixFiles(globOrPaths: string | readonly string[], options
   if (!Array.isArray(paths) || !paths.every((item) => typeof item === 'string' && item !== '')) {
     throw new DockoptError('INVALID_OPTIONS', 'fixFiles takes a path or glob, or a list of them');
   }
-  const { onDiscovered, jobs, configFile, ...checked } = validateOptions<FixFilesOptions>(options, FILES_OPTIONS);
-  const { files, missing } = await discoverFiles(paths);
+  const { onDiscovered, jobs, configFile = true, ...checked } = validateOptions<FixFilesOptions>(options, FILES_OPTIONS);
+  const discovered = await discoverFiles(paths, [...(checked.exclude ?? []), ...(checked.config?.exclude ?? [])]);
+  const { missing } = discovered;
   // Files that share a config file (and override set) share one run, so a migration over a
   // few repositories prepares a few runs, each spread over the worker threads.
   const cache = createConfigCache();
   const groups = new Map<string, { config: DockoptConfig; files: string[]; indexes: number[] }>();
   // Looked up all at once: the cache shares each directory's answer, and the reads overlap.
-  const lookups = await Promise.all(files.map((file) => lookupConfig(file, configFile, cache)));
-  for (const [index, file] of files.entries()) {
-    const { config, sources } = lookups[index];
+  const found = await Promise.all(discovered.files.map(async (file) => ({ file, ...(await lookupConfig(file, configFile, cache)) })));
+  // A config file's exclude leaves out what a directory search found under it; a file named explicitly stays.
+  const kept = found.filter((entry) => discovered.explicit.has(entry.file) || !isExcludedByConfig(entry.file, entry.config, entry.configFile));
+  const files = kept.map((entry) => entry.file);
+  for (const [index, { file, config, sources }] of kept.entries()) {
     const key = sources.join('\n');
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { config, files: [], indexes: [] }));
@@ -123,29 +131,34 @@ interface ContextRun {
   readonly directory: string;
   readonly dockerfiles: readonly string[];
   readonly transforms: readonly ContextTransform[];
+  /** The transforms whose (unsafe) fixes may apply here; the others only say what they would do. */
+  readonly allowed: ReadonlySet<ContextTransform>;
 }
 
 /**
  * The directories whose context transforms run, in discovery order: the build
  * context is taken to be the Dockerfile's directory, as for cache-deps. The
- * selection uses the same settings as prepareRun (effectiveSettings).
+ * selection uses the same settings as prepareRun (selectionRequest).
  */
 function contextRuns(groups: Iterable<{ config: DockoptConfig; files: readonly string[] }>, options: DockoptOptions): ContextRun[] {
-  const byDirectory = new Map<string, { dockerfiles: string[]; transforms: Set<ContextTransform> }>();
+  const byDirectory = new Map<string, { dockerfiles: string[]; transforms: Set<ContextTransform>; allowed: Set<ContextTransform> }>();
   for (const group of groups) {
-    const settings = effectiveSettings(withConfigFile(options, group.config));
-    const selected = selectContextTransforms(CONTEXT_TRANSFORMS, { only: settings.only, skip: settings.skip, unsafe: settings.unsafe });
+    const request = selectionRequest(withConfigFile(options, group.config));
+    const selected = selectContextTransforms(CONTEXT_TRANSFORMS, request);
     for (const file of group.files) {
       const directory = path.dirname(file);
       let entry = byDirectory.get(directory);
-      if (!entry) byDirectory.set(directory, (entry = { dockerfiles: [], transforms: new Set() }));
+      if (!entry) byDirectory.set(directory, (entry = { dockerfiles: [], transforms: new Set(), allowed: new Set() }));
       entry.dockerfiles.push(file);
-      for (const transform of selected) entry.transforms.add(transform);
+      for (const transform of selected) {
+        entry.transforms.add(transform);
+        if (contextFixesAllowed(transform.meta, request)) entry.allowed.add(transform);
+      }
     }
   }
   return [...byDirectory.entries()]
     .filter(([, entry]) => entry.transforms.size > 0)
-    .map(([directory, entry]) => ({ directory, dockerfiles: entry.dockerfiles, transforms: CONTEXT_TRANSFORMS.filter((transform) => entry.transforms.has(transform)) }));
+    .map(([directory, entry]) => ({ directory, dockerfiles: entry.dockerfiles, transforms: CONTEXT_TRANSFORMS.filter((transform) => entry.transforms.has(transform)), allowed: entry.allowed }));
 }
 
 /**
@@ -157,15 +170,16 @@ async function runContextTransforms(run: ContextRun, fixedTexts: ReadonlyMap<str
   const file = path.join(run.directory, '.dockerignore');
   const context = directoryBuildContext(run.directory);
   const notes: Diagnostic[] = [];
-  const note = (transform: string, message: string) => notes.push({ line: 1, message, severity: 'note', transform });
+  const note = (transform: string, message: string, unsafeFixSkipped = false) => notes.push({ line: 1, message, severity: 'note', transform, ...(unsafeFixSkipped && { unsafeFixSkipped }) });
+  const kind = 'dockerignore' as const;
   let existing: string | undefined;
   try {
     const decoded = decodeDockerfile(readFileSync(file));
-    if ('error' in decoded) return { path: file, status: 'error', changed: false, changes: [], notes: [], errors: [{ line: 1, message: decoded.error, severity: 'error', code: 'READ_ERROR' }], written: false };
+    if ('error' in decoded) return { path: file, kind, status: 'error', changed: false, changes: [], notes: [], errors: [{ line: 1, message: decoded.error, severity: 'error', code: 'READ_ERROR' }], written: false };
     existing = decoded.text;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') return { path: file, status: 'error', changed: false, changes: [], notes: [], errors: [{ line: 1, message: `cannot read: ${code ?? (error as Error).message}`, severity: 'error', code: 'READ_ERROR' }], written: false };
+    if (code !== 'ENOENT') return { path: file, kind, status: 'error', changed: false, changes: [], notes: [], errors: [{ line: 1, message: `cannot read: ${code ?? (error as Error).message}`, severity: 'error', code: 'READ_ERROR' }], written: false };
   }
   const input = existing ?? '';
   let output = input;
@@ -180,23 +194,27 @@ async function runContextTransforms(run: ContextRun, fixedTexts: ReadonlyMap<str
     const text = fixedTexts.get(dockerfile);
     if (text === undefined) {
       for (const transform of run.transforms) note(transform.meta.id, `left alone: ${path.basename(dockerfile)} could not be read, so what it copies is unknown`);
-      return { path: file, status: 'unchanged', input, output: input, changed: false, changes: [], notes, errors: [], written: false };
+      return { path: file, kind, status: 'unchanged', input, output: input, changed: false, changes: [], notes, errors: [], written: false };
     }
     dockerfiles.push(text);
   }
   if (dockerfiles.length > 0) {
     for (const transform of run.transforms) {
       const proposal = transform.propose({ context, dockerfiles, existing: output === '' && existing === undefined ? undefined : output });
+      for (const message of proposal.notes) note(transform.meta.id, message);
+      if (!run.allowed.has(transform)) {
+        if (proposal.added.length > 0) note(transform.meta.id, `would ignore ${proposal.added.join(', ')} (unsafe fix not applied: --unsafe-fixes applies it)`, true);
+        continue;
+      }
       const lines = proposal.output.split(/\r?\n/);
       for (const entry of proposal.added) {
         changes.push({ transform: transform.meta.id, line: lines.lastIndexOf(entry) + 1, message: `ignore ${entry}`, safety: transform.meta.safety });
       }
-      for (const message of proposal.notes) note(transform.meta.id, message);
       output = proposal.output;
     }
   }
   const changed = output !== input;
-  const result: Omit<FileResult, 'index'> = { path: file, status: changed ? 'changed' : 'unchanged', input, output, changed, changes, notes, errors: [], written: false };
+  const result: Omit<FileResult, 'index'> = { path: file, kind, status: changed ? 'changed' : 'unchanged', input, output, changed, changes, notes, errors: [], written: false };
   if (!write || !changed) return result;
   try {
     await writeAtomically(file, output, { createMode: 0o644 });
@@ -210,14 +228,19 @@ async function runContextTransforms(run: ContextRun, fixedTexts: ReadonlyMap<str
 export interface TransformInfo extends TransformMeta {
   /** False for custom transforms. */
   readonly builtin: boolean;
+  /** Whether its fixes are safe, unsafe, or mixed (a safe transform with some unsafe fixes). */
+  readonly fixes: SafetyLabel;
+  /** Whether it runs without being selected: safe or mixed, and needs no network. */
+  readonly selectedByDefault: boolean;
 }
 
 /** The transforms in pipeline order with their metadata and docs: the built-ins, then the custom ones given. */
 export function listTransforms(options: { readonly transforms?: readonly Transform[] } = {}): TransformInfo[] {
+  const info = (meta: TransformMeta, builtin: boolean): TransformInfo => ({ ...meta, builtin, fixes: safetyLabel(meta), selectedByDefault: selectedByDefault(meta) });
   return [
-    ...TRANSFORMS.map((transform) => ({ ...transform.meta, builtin: true })),
-    ...CONTEXT_TRANSFORMS.map((transform) => ({ ...transform.meta, builtin: true })),
-    ...(options.transforms ?? []).map((transform) => ({ ...transform.meta, builtin: false })),
+    ...TRANSFORMS.map((transform) => info(transform.meta, true)),
+    ...CONTEXT_TRANSFORMS.map((transform) => info(transform.meta, true)),
+    ...(options.transforms ?? []).map((transform) => info(transform.meta, false)),
   ];
 }
 

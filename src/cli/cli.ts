@@ -5,7 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createProgress } from '../report/progress.js';
 import { configForFile, decodeDockerfile, docsMarkdown, DockoptError, fixFiles, fixText, listTransforms, loadTransform, type DockoptOptions, type FileResult, type FixFileOptions, type TransformInfo } from '../index.js';
-import { colorizeDiff, jsonReport, messageLines, summarize, summaryLine, unifiedDiff, useColor, type FileReport } from '../report/report.js';
+import { checkLine, colorizeDiff, jsonReport, messageLines, noteLines, statisticsLines, summarize, summaryLine, unifiedDiff, unsafeHintLine, useColor, type ColorChoice, type FileReport, type LocatedError } from '../report/report.js';
 import type { BuilderName } from '../verify/verify.js';
 
 const STDIN_PATH = '\u0000stdin';
@@ -31,6 +31,9 @@ interface FixArguments extends TransformSelectionArguments {
   format: 'text' | 'json' | 'sarif' | 'markdown';
   jobs?: number;
   'stdin-filename': string;
+  statistics: boolean;
+  color: ColorChoice;
+  exclude?: string | string[];
 }
 
 /** --transform may be repeated; a path is never split on commas. */
@@ -47,9 +50,12 @@ const TRANSFORM_OPTION = { type: 'string', alias: 't', describe: 'Also run the c
  * config file's value (and then the built-in default) in force.
  */
 const TRANSFORM_SELECTION_OPTIONS = {
-  only: { type: 'string', describe: 'Run only these transforms (comma-separated ids); their unsafe fixes apply' },
-  skip: { type: 'string', describe: 'Do not run these transforms (comma-separated ids)' },
-  unsafe: { type: 'boolean', describe: 'Also run unsafe transforms and apply unsafe fixes [default: false]' },
+  select: { type: 'string', describe: 'Run exactly these transforms instead of the default set (comma-separated ids; may be repeated)' },
+  'extend-select': { type: 'string', describe: 'Run these transforms too: how unsafe and network transforms are turned on (e.g. non-root, pin-base)' },
+  ignore: { type: 'string', alias: 'skip', describe: 'Do not run these transforms (--skip is the same)' },
+  'unsafe-fixes': { type: 'boolean', describe: 'Apply the unsafe fixes of the selected transforms (--no-unsafe-fixes: apply none) [default: false]' },
+  unsafe: { type: 'boolean', describe: 'Shorthand: select the unsafe transforms too, and apply unsafe fixes [default: false]' },
+  only: { type: 'string', describe: 'Run exactly these transforms and apply their unsafe fixes (= --select with --unsafe-fixes for just them)' },
   'cache-mounts': { type: 'boolean', describe: 'pkg-cleanup: use BuildKit cache mounts instead of cleaning caches [default: false]' },
   'runtime-base': { type: 'string', describe: 'multi-stage: base image of the runtime stage (default: chosen from the build image)' },
   pin: { choices: ['version', 'digest', 'both'], describe: 'pin-base: pin the exact version tag, the digest, or both [default: both]' },
@@ -69,8 +75,11 @@ const CONFIG_OPTIONS = {
 } as const;
 
 interface TransformSelectionArguments {
+  select?: string | string[];
+  'extend-select'?: string | string[];
+  ignore?: string | string[];
+  'unsafe-fixes'?: boolean;
   only?: string | string[];
-  skip?: string | string[];
   unsafe?: boolean;
   'cache-mounts'?: boolean;
   'runtime-base'?: string;
@@ -89,9 +98,13 @@ interface TransformSelectionArguments {
 
 /** The API options the shared flags stand for. */
 function dockoptOptionsFrom(args: TransformSelectionArguments, io: CliIo): DockoptOptions {
+  if (args.only !== undefined && args.select !== undefined) throw new UsageError('--only and --select cannot be combined: --only is --select plus consent to the unsafe fixes of the transforms it names');
   return {
+    select: listOption(args.select),
+    extendSelect: listOption(args['extend-select']),
+    ignore: listOption(args.ignore),
+    unsafeFixes: args['unsafe-fixes'],
     only: listOption(args.only),
-    skip: listOption(args.skip),
     unsafe: args.unsafe,
     cacheMounts: args['cache-mounts'],
     pin: args.pin,
@@ -136,10 +149,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         command
           .positional('paths', { type: 'string', array: true, default: ['.'], describe: 'Files or directories; "-" reads stdin' })
           .option('write', { alias: 'w', type: 'boolean', default: false, describe: 'Write the fixes in place (atomically)' })
-          .option('check', { type: 'boolean', default: false, describe: 'Only list files that would change; exit 1 if any would' })
+          .option('check', { type: 'boolean', default: false, describe: 'List the files that would change, each with the transforms and lines; exit 1 if any would' })
           .option('diff', { type: 'boolean', default: false, describe: 'With "-": print a diff instead of the fixed Dockerfile' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing on stderr but errors' })
-          .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Also print notes: what was left alone and why' })
+          .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Also print each registry request' })
+          .option('statistics', { type: 'boolean', default: false, describe: 'Print a count per transform (fixes, files, unsafe fixes not applied, notes) instead of the diff' })
+          .option('exclude', { type: 'string', describe: 'Leave out paths matching this .gitignore-style pattern when searching directories; may be repeated' })
+          .option('color', { choices: ['auto', 'always', 'never'] as const, default: 'auto' as const, describe: 'Colour the diff: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces it), always or never' })
           .option('format', { choices: ['text', 'json', 'sarif', 'markdown'] as const, default: 'text' as const, describe: 'Output: text (a diff), json, sarif (code scanning) or markdown (a pull-request description)' })
           .option('jobs', { alias: 'j', type: 'number', describe: 'Most threads for large batches (default: one per core; 1 = no worker threads)' })
           .option('stdin-filename', { type: 'string', default: 'Dockerfile', describe: 'Name shown for stdin input' })
@@ -147,24 +163,37 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           .options(CONFIG_OPTIONS)
           .check((args) => {
             if (args.write && args.check) throw new Error('--write and --check cannot be used together');
+            if (args.diff && args.write) throw new Error('--diff and --write cannot be used together: --write changes the files, --diff only shows the change');
+            if (args.diff && args.check) throw new Error('--diff and --check cannot be used together');
             return true;
-          }),
+          })
+          .epilogue(EXIT_CODES_HELP),
       async (args) => {
         exitCode = await reportingDockoptErrors(() => runFix(args as unknown as FixArguments, io));
       },
     )
     .command(
       'list',
-      'List the transforms',
-      (command) => command.option('transform', TRANSFORM_OPTION),
+      'List the transforms: id, safety of their fixes (safe, unsafe, mixed), network, on by default or not',
+      (command) =>
+        command
+          .option('transform', TRANSFORM_OPTION)
+          .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'json: one object per transform on stdout' }),
       async (args) => {
         exitCode = await reportingDockoptErrors(async () => {
           const transforms = await knownTransforms(args.transform);
-          const width = Math.max(...transforms.map((meta) => meta.id.length));
-          for (const meta of transforms) {
-            const tags = [meta.safety, ...(meta.network ? ['network'] : []), ...(meta.builtin ? [] : ['custom'])].join(',');
-            print(io.stdout, `${meta.id.padEnd(width)}  ${tags.padEnd(14)}  ${meta.title}`);
+          if (args.format === 'json') {
+            const rows = transforms.map((meta) => ({ id: meta.id, title: meta.title, fixes: meta.fixes, network: meta.network, default: meta.selectedByDefault, builtin: meta.builtin, docs: meta.docs.url }));
+            print(io.stdout, JSON.stringify(rows, null, 2));
+            return EXIT_OK;
           }
+          const width = Math.max(...transforms.map((meta) => meta.id.length));
+          print(io.stdout, `${'id'.padEnd(width)}  fixes   network  default  title`);
+          for (const meta of transforms) {
+            const title = meta.builtin ? meta.title : `${meta.title} (custom)`;
+            print(io.stdout, `${meta.id.padEnd(width)}  ${meta.fixes.padEnd(6)}  ${(meta.network ? 'yes' : 'no').padEnd(7)}  ${(meta.selectedByDefault ? 'on' : 'off').padEnd(7)}  ${title}`);
+          }
+          print(io.stdout, `\nOn by default: safe and mixed transforms that need no network (mixed ones apply only their safe fixes). Turn others on with --extend-select ID; apply unsafe fixes with --unsafe-fixes.`);
           return EXIT_OK;
         });
       },
@@ -232,6 +261,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       },
     )
     .demandCommand(1, 'Give a command: fix, list, explain, verify or migrate')
+    .recommendCommands()
     .strict()
     .help()
     .alias('h', 'help')
@@ -243,6 +273,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .fail((message, error) => {
       throw new UsageError(message ?? error?.message ?? 'invalid arguments');
     });
+  const badBoolean = booleanWithValue(argv);
+  if (badBoolean) {
+    print(io.stderr, `dockopt: ${badBoolean}\nRun "dockopt --help" for usage.`);
+    return EXIT_ERROR;
+  }
   /** Bad options and transforms are the user's to fix: a message, not a stack trace. */
   async function reportingDockoptErrors(action: () => Promise<number>): Promise<number> {
     try {
@@ -268,6 +303,22 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
 class UsageError extends Error {}
 
+const EXIT_CODES_HELP = 'Exit codes: 0 nothing to change (or --write succeeded), 1 --check found files that would change, 2 an error (a file could not be processed, or the command line was invalid).';
+
+/** Flags that are switches; yargs would read `--unsafe=maybe` as false without a word. */
+const SWITCHES = new Set(['write', 'check', 'diff', 'quiet', 'verbose', 'statistics', 'unsafe', 'unsafe-fixes', 'cache-mounts', 'update', 'offline', 'config-lookup', 'keep', 'force', 'help', 'version']);
+
+/** `--unsafe=maybe` is a mistake, not a false: the message says what a switch takes. */
+function booleanWithValue(argv: readonly string[]): string | undefined {
+  for (const arg of argv) {
+    if (arg === '--') break;
+    const match = /^--(?:no-)?([a-z-]+)=(.*)$/.exec(arg);
+    if (!match || !SWITCHES.has(match[1])) continue;
+    if (match[2] !== 'true' && match[2] !== 'false') return `--${match[1]} is a switch: give it alone (or --no-${match[1]}), not "${arg}"`;
+  }
+  return undefined;
+}
+
 function wantsHelp(argv: readonly string[]): boolean {
   return argv.some((arg) => arg === '--help' || arg === '-h' || arg === 'help');
 }
@@ -283,19 +334,48 @@ export function explainText(meta: TransformInfo): string {
 }
 
 async function runFix(args: FixArguments, io: CliIo): Promise<number> {
-  const options: FixFileOptions = { ...dockoptOptionsFrom(args, io), configFile: configFileChoice(args), write: args.write };
+  const options: FixFileOptions = { ...dockoptOptionsFrom(args, io), exclude: listOption(args.exclude), configFile: configFileChoice(args), write: args.write };
   const paths = args.paths.length > 0 ? args.paths : ['.'];
   if (paths.includes(STDIN_PATH)) {
     if (paths.length > 1) throw new UsageError('"-" (stdin) cannot be combined with other paths');
+    if (args.write) throw new UsageError('--write cannot be used with "-" (stdin): the fixed Dockerfile goes to stdout; redirect it, or give the file\'s path');
     return fixStdin(args, options, io);
   }
+  const text = args.format === 'text';
+  const color = useColor(io.stdout, io.env, args.color);
   const results: FileResult[] = [];
   // Only on a terminal, and never with --quiet or machine-readable output.
-  const progress = createProgress(io.stderr, !args.quiet && args.format === 'text' && !args.check);
+  const progress = createProgress(io.stderr, !args.quiet && text && !args.check, { written: args.write });
+  // Each file's output is printed as soon as every file before it (in discovery order) is done,
+  // so the messages follow the work instead of arriving in one dump at the end.
+  const pending = new Map<number, FileReport>();
+  let nextIndex = 0;
+  const flush = () => {
+    for (let report = pending.get(nextIndex); report !== undefined; report = pending.get(nextIndex)) {
+      pending.delete(nextIndex++);
+      const shown = report;
+      progress.interrupt(() => printFile(shown));
+    }
+  };
+  const printFile = (report: FileReport) => {
+    if (args.check) {
+      if (report.status === 'changed') io.stdout.write(`${checkLine(report)}\n`);
+    } else if (!args.write && !args.statistics && report.status === 'changed') {
+      const diff = unifiedDiff(report.path, report.input!, report.output!);
+      io.stdout.write(color ? colorizeDiff(diff) : diff);
+    }
+    const lines = messageLines(report);
+    const shown = args.quiet || args.check || args.statistics ? lines.filter((line) => / error: /.test(line)) : lines;
+    for (const line of shown) io.stderr.write(`${line}\n`);
+  };
   try {
     for await (const result of fixFiles(paths, { ...options, jobs: args.jobs, onDiscovered: (total) => progress.start(total) })) {
       results.push(result);
       progress.advance({ changed: result.changed, failed: result.errors.length > 0 });
+      if (text) {
+        pending.set(result.index, toReport(result));
+        flush();
+      }
     }
   } finally {
     progress.finish();
@@ -303,24 +383,20 @@ async function runFix(args: FixArguments, io: CliIo): Promise<number> {
   // Results arrive as files finish; the output follows discovery order.
   const sorted = results.sort((a, b) => a.index - b.index);
   const all = sorted.map(toReport);
-  const color = useColor(io.stdout, io.env);
   if (args.format === 'sarif' || args.format === 'markdown') {
     io.stdout.write(await machineReport(args.format, sorted, args.transform));
   } else if (args.format === 'json') {
     io.stdout.write(`${JSON.stringify(jsonReport(all, args.write), null, 2)}\n`);
   } else {
-    for (const report of all) {
-      if (args.check) {
-        if (report.status === 'changed') io.stdout.write(`${report.path}\n`);
-      } else if (!args.write && report.status === 'changed') {
-        const diff = unifiedDiff(report.path, report.input!, report.output!);
-        io.stdout.write(color ? colorizeDiff(diff) : diff);
-      }
-      const lines = messageLines(report, args.verbose);
-      const shown = args.quiet || args.check ? lines.filter((line) => / error: /.test(line)) : lines;
-      for (const line of shown) io.stderr.write(`${line}\n`);
+    if (args.statistics) for (const line of statisticsLines(all, args.write)) io.stdout.write(`${line}\n`);
+    if (!args.quiet && !args.check && !args.statistics) for (const line of all.flatMap(noteLines)) io.stderr.write(`${line}\n`);
+    if (!args.quiet) {
+      const summary = summarize(all, args.write);
+      if (summary.scanned === 0 && all.every((report) => report.errors.length === 0)) io.stderr.write(`dockopt: no Dockerfiles found in ${paths.join(', ')} (Dockerfile, Dockerfile.*, *.Dockerfile, Containerfile…; .gitignore and --exclude are honoured)\n`);
+      io.stderr.write(`${summaryLine(summary)}\n`);
+      const hint = unsafeHintLine(all);
+      if (hint) io.stderr.write(`${hint}\n`);
     }
-    if (!args.quiet && !args.check) io.stderr.write(`${summaryLine(summarize(all, args.write))}\n`);
   }
   return exitCodeFor(all, args.check);
 }
@@ -337,18 +413,37 @@ function registryMirrors(args: Pick<TransformSelectionArguments, 'registry-mirro
   return endpoints;
 }
 
-/** The API's result in the shape the reporters read (a transform's error message names the transform). */
+/** Problems with a file as a whole: named by its path alone, not by a line. */
+const WHOLE_FILE_CODES = new Set(['READ_ERROR', 'WRITE_ERROR']);
+
+/**
+ * The API's result in the shape the reporters read: the path as the user
+ * would type it from here (relative to the current directory, like git diff),
+ * and a transform's error message naming the transform.
+ */
 function toReport(result: Omit<FileResult, 'index'>): FileReport {
   return {
-    path: result.path,
+    path: displayPath(result.path),
+    ...(result.kind && { kind: result.kind }),
     status: result.status,
     input: result.input,
     output: result.output,
     changes: result.changes,
-    notes: result.notes.map((note) => ({ transform: note.transform ?? '', line: note.line, message: note.message, severity: note.severity })),
-    errors: result.errors.map((error) => ({ line: error.line, message: error.transform ? `${error.transform}: ${error.message}` : error.message })),
+    notes: result.notes.map((note) => ({ transform: note.transform ?? '', line: note.line, message: note.message, severity: note.severity, ...(note.unsafeFixSkipped && { unsafeFixSkipped: true }) })),
+    errors: result.errors.map((error): LocatedError => ({
+      line: error.line,
+      message: error.transform ? `${error.transform}: ${error.message}` : error.message,
+      ...(error.code !== undefined && WHOLE_FILE_CODES.has(error.code) && { wholeFile: true }),
+    })),
     written: result.written,
   };
+}
+
+/** A path inside the current directory, relative to it; any other path as given. */
+function displayPath(file: string): string {
+  if (!path.isAbsolute(file)) return file;
+  const relative = path.relative(process.cwd(), file);
+  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
 }
 
 function exitCodeFor(reports: readonly FileReport[], check: boolean): number {
@@ -387,18 +482,23 @@ async function fixStdin(args: FixArguments, options: FixFileOptions, io: CliIo):
   } else if (args.format === 'json') {
     io.stdout.write(`${JSON.stringify(jsonReport([report], false), null, 2)}\n`);
   } else if (args.check) {
-    if (report.status === 'changed') io.stdout.write(`${name}\n`);
+    if (report.status === 'changed') io.stdout.write(`${checkLine(report)}\n`);
   } else if (args.diff) {
     if (report.status === 'changed') {
       const diff = unifiedDiff(name, report.input!, report.output!);
-      io.stdout.write(useColor(io.stdout, io.env) ? colorizeDiff(diff) : diff);
+      io.stdout.write(useColor(io.stdout, io.env, args.color) ? colorizeDiff(diff) : diff);
     }
   } else {
     // Nothing is lost: on error the input goes through unchanged.
     io.stdout.write(report.output ?? decoded.text);
   }
-  const lines = messageLines(report, args.verbose);
+  const lines = messageLines(report);
   for (const line of args.quiet ? lines.filter((l) => / error: /.test(l)) : lines) io.stderr.write(`${line}\n`);
+  if (!args.quiet && !args.check && args.format === 'text') {
+    for (const line of noteLines(report)) io.stderr.write(`${line}\n`);
+    const hint = unsafeHintLine([report]);
+    if (hint) io.stderr.write(`${hint}\n`);
+  }
   return exitCodeFor([report], args.check);
 }
 
@@ -505,10 +605,12 @@ async function runMigrate(args: MigrateArguments, io: CliIo): Promise<number> {
     if (outcome.leftAlone.length > 0) info(`${repo}: left alone (uncommitted changes): ${outcome.leftAlone.join(', ')}`);
     if (args.format === 'text') {
       for (const file of outcome.files) {
-        for (const line of messageLines(toReport({ ...file, path: path.join(repo, file.path) }), args.verbose)) {
+        const report = toReport({ ...file, path: path.join(repo, file.path) });
+        for (const line of messageLines(report)) {
           if (/ error: /.test(line)) problem(line);
           else if (args.verbose) info(line);
         }
+        if (args.verbose) for (const line of noteLines(report)) info(line);
       }
     }
   }

@@ -53,6 +53,8 @@ export interface Diagnostic {
   readonly transform?: string;
   /** Set on errors: what kind of problem it is. */
   readonly code?: DockoptErrorCode;
+  /** True on the note of a fix that was found but not applied because it is unsafe (--unsafe-fixes applies it). */
+  readonly unsafeFixSkipped?: boolean;
 }
 
 export function abortError(signal: AbortSignal): DockoptError {

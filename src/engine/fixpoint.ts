@@ -1,9 +1,11 @@
 // The engine: text in, text out. It runs the transforms over a Dockerfile,
 // applies their edits (always over the text they were computed on), re-parses
 // and repeats until nothing changes, ESLint-style. It never touches files.
+import { diffLines } from 'diff';
 import MagicString from 'magic-string';
 import { DockerfileDocument, findParseProblems, type ParseProblem } from '../dockerfile/document.js';
 import { initShell, parseShell, shellScript } from '../shell/script.js';
+import { didYouMean } from './suggest.js';
 import type { Edit, Finding, Safety, Transform, TransformContext, TransformOptions } from './transform.js';
 
 export const MAX_PASSES = 10;
@@ -11,8 +13,10 @@ export const MAX_PASSES = 10;
 export interface EngineOptions {
   /** Transforms to run, in pipeline order. */
   readonly transforms: readonly Transform[];
-  /** Ids whose unsafe fixes may be applied (named with --only, or all with --unsafe). */
+  /** Ids whose unsafe fixes may be applied (all with --unsafe-fixes, or those named with --only). */
   readonly unsafeAllowed?: ReadonlySet<string> | 'all';
+  /** Every transform id there is (selected or not), to warn about a `# dockopt-ignore` that names none of them; unset: no check. */
+  readonly knownIds?: readonly string[];
   readonly options?: TransformOptions;
   /** Extra services handed to transforms through the context (e.g. the image resolver). */
   readonly services?: Readonly<Record<string, unknown>>;
@@ -27,10 +31,13 @@ export interface Change {
 }
 
 export interface Note {
+  /** '' for what the engine itself says (a `# dockopt-ignore` naming no transform). */
   readonly transform: string;
   readonly line: number;
   readonly message: string;
   readonly severity: 'note' | 'error';
+  /** True for a fix that was found but not applied because it is unsafe (--unsafe-fixes applies it). */
+  readonly unsafeFixSkipped?: boolean;
 }
 
 export interface FixResult {
@@ -73,26 +80,41 @@ export async function fixDockerfile(input: string, engine: EngineOptions): Promi
   }
   const firstDoc = new DockerfileDocument(input);
   if (isFileIgnored(firstDoc)) return { input, output: input, changed: false, changes: [], notes: [] };
+  const directiveNotes = unknownIgnoredIds(firstDoc, engine.knownIds);
   const inputScripts = runScripts(firstDoc);
   // Most fixes are valid, so the passes run without validating each intermediate
   // text and only the result is checked. If it fails (or the optimistic run
   // fails at all), the pipeline runs again checking every pass, which pins the
   // rejection on the fixes that caused it and keeps the others.
+  const withDirectiveNotes = (result: FixResult): FixResult => (directiveNotes.length === 0 ? result : { ...result, notes: [...directiveNotes, ...result.notes] });
   try {
     const optimistic = await runPipeline(input, firstDoc, engine, inputScripts, false);
-    if (!optimistic.changed || checkOutput(optimistic.output, inputScripts).invalid === undefined) return optimistic;
+    if (!optimistic.changed || checkOutput(optimistic.output, inputScripts).invalid === undefined) return withDirectiveNotes(optimistic);
   } catch {
     // Fall through to the careful run, which reports the problem precisely.
   }
-  return runPipeline(input, firstDoc, engine, inputScripts, true);
+  return withDirectiveNotes(await runPipeline(input, firstDoc, engine, inputScripts, true));
 }
 
 async function runPipeline(input: string, firstDoc: DockerfileDocument, engine: EngineOptions, inputScripts: ReadonlySet<string>, careful: boolean): Promise<FixResult> {
   const history = new EditHistory(input);
   const changes: Change[] = [];
+  const done = (current: string, notes: readonly PendingNote[]): FixResult => ({
+    input,
+    output: current,
+    changed: current !== input,
+    changes: history.netChanges(changes, current),
+    notes: [...rejectionNotes, ...notes.map(toNote)],
+  });
   const rejectionNotes: Note[] = [];
   const rejected = new Set<string>();
-  const toNote = (note: PendingNote): Note => ({ transform: note.transform, line: history.originalLine(note.offset), message: note.message, severity: note.severity });
+  const toNote = (note: PendingNote): Note => ({
+    transform: note.transform,
+    line: history.originalLine(note.offset),
+    message: note.message,
+    severity: note.severity,
+    ...(note.unsafeFixSkipped && { unsafeFixSkipped: true }),
+  });
   const reject = (candidates: readonly Candidate[], reason: string) => {
     for (const candidate of candidates) rejected.add(signature(candidate));
     rejectionNotes.push(
@@ -109,9 +131,7 @@ async function runPipeline(input: string, firstDoc: DockerfileDocument, engine: 
   for (let pass = 1; ; pass++) {
     const { candidates, notes } = await runTransforms(doc, engine);
     const wanted = candidates.filter((candidate) => !rejected.has(signature(candidate)));
-    if (wanted.length === 0) {
-      return { input, output: current, changed: current !== input, changes, notes: [...rejectionNotes, ...notes.map(toNote)] };
-    }
+    if (wanted.length === 0) return done(current, notes);
     if (pass > MAX_PASSES) {
       // A cycle is usually two transforms undoing each other: name everyone still editing lately.
       const recent = changes.slice(-4 * wanted.length).map((change) => change.transform);
@@ -137,15 +157,14 @@ async function runPipeline(input: string, firstDoc: DockerfileDocument, engine: 
       }
       accepted = good;
     }
-    for (const candidate of accepted) {
-      changes.push({
-        transform: candidate.transform.meta.id,
-        line: history.originalLine(candidate.finding.offset),
-        message: candidate.finding.message,
-        safety: candidate.safety,
-      });
-    }
-    history.record(accepted.flatMap((candidate) => candidate.edits));
+    const made = accepted.map((candidate) => ({
+      transform: candidate.transform.meta.id,
+      line: history.originalLine(candidate.finding.offset),
+      message: candidate.finding.message,
+      safety: candidate.safety,
+    }));
+    history.record(accepted.map((candidate, index) => ({ edits: candidate.edits, change: changes.length + index })));
+    changes.push(...made);
     current = next;
     doc = checked.doc;
   }
@@ -156,6 +175,7 @@ interface PendingNote {
   readonly offset: number;
   readonly message: string;
   readonly severity: 'note' | 'error';
+  readonly unsafeFixSkipped?: boolean;
 }
 
 async function runTransforms(doc: DockerfileDocument, engine: EngineOptions): Promise<{ candidates: Candidate[]; notes: PendingNote[] }> {
@@ -189,7 +209,7 @@ async function runTransforms(doc: DockerfileDocument, engine: EngineOptions): Pr
       }
       if (edits.some((edit) => touchesIgnored(ignores, edit, id))) continue;
       if (safety === 'unsafe' && !unsafeAllowed(engine, id)) {
-        notes.push({ transform: id, offset, message: `${finding.message} (unsafe fix not applied; use --unsafe or --only ${id})`, severity: 'note' });
+        notes.push({ transform: id, offset, message: `${finding.message} (unsafe fix not applied: --unsafe-fixes applies it)`, severity: 'note', unsafeFixSkipped: true });
         continue;
       }
       candidates.push({ transform, finding, edits, safety });
@@ -208,6 +228,8 @@ function unsafeAllowed(engine: EngineOptions, id: string): boolean {
 interface IgnoreDirective {
   readonly start: number;
   readonly end: number;
+  /** Where the comment itself is, for warnings about it. */
+  readonly commentStart: number;
   /** undefined = every transform. */
   readonly ids?: ReadonlySet<string>;
 }
@@ -222,24 +244,38 @@ function isFileIgnored(doc: DockerfileDocument): boolean {
 
 /** `# dockopt-ignore [ids]` in the comment block directly above an instruction covers that instruction. */
 function ignoreDirectives(doc: DockerfileDocument): IgnoreDirective[] {
-  const commentsByLine = new Map<number, string>();
+  const commentsByLine = new Map<number, { text: string; start: number }>();
   for (const comment of doc.ast.getComments()) {
     const span = doc.span(comment.getRange());
-    commentsByLine.set(comment.getRange().start.line, doc.text.slice(span.start, span.end).trim());
+    commentsByLine.set(comment.getRange().start.line, { text: doc.text.slice(span.start, span.end).trim(), start: span.start });
   }
   const directives: IgnoreDirective[] = [];
   for (const instruction of doc.instructions) {
     let line = instruction.node.getRange().start.line - 1;
     while (commentsByLine.has(line)) {
-      const match = IGNORE_NEXT.exec(commentsByLine.get(line)!);
+      const comment = commentsByLine.get(line)!;
+      const match = IGNORE_NEXT.exec(comment.text);
       if (match) {
         const ids = match[1]?.split(/[\s,]+/).filter(Boolean);
-        directives.push({ start: instruction.start, end: instruction.end, ids: ids && ids.length > 0 ? new Set(ids) : undefined });
+        directives.push({ start: instruction.start, end: instruction.end, commentStart: comment.start, ids: ids && ids.length > 0 ? new Set(ids) : undefined });
       }
       line--;
     }
   }
   return directives;
+}
+
+/** A `# dockopt-ignore` id that is no transform's covers nothing: say so, with the likely intended id. */
+function unknownIgnoredIds(doc: DockerfileDocument, knownIds: readonly string[] | undefined): Note[] {
+  if (knownIds === undefined) return [];
+  const notes: Note[] = [];
+  for (const directive of ignoreDirectives(doc)) {
+    for (const id of directive.ids ?? []) {
+      if (knownIds.includes(id)) continue;
+      notes.push({ transform: '', line: doc.lineOf(directive.commentStart), message: `# dockopt-ignore names unknown transform "${id}"${didYouMean(id, knownIds)}, so it covers nothing`, severity: 'note' });
+    }
+  }
+  return notes;
 }
 
 function isIgnoredFor(directives: readonly IgnoreDirective[], instructionStart: number, id: string): boolean {
@@ -342,21 +378,63 @@ function checkOutput(text: string, unchangedScripts: ReadonlySet<string>): { doc
   return { doc };
 }
 
-// ---- positions back to the original -------------------------------------------
+// ---- positions back to the original, and the net change -------------------
 
-/** The edits applied so far, to report every position as a line of the original input. */
+/**
+ * The edits applied so far: where each character of the current text came
+ * from (an offset of the input, or the change that wrote it), so that every
+ * position is reported as a line of the input, and a change is reported only
+ * when it is still part of the final text.
+ */
 class EditHistory {
-  private readonly passes: (readonly Edit[])[] = [];
+  /** Per character of the current text: its input offset (>= 0), or -(k + 1) when change k wrote it. */
+  private origin: Int32Array;
+  /** Per character of the current text (and one past its end): the input offset it stands at. */
+  private anchor: Int32Array;
+  /** Per input character: the change that removed it, or -1 while it is still there. */
+  private readonly removedBy: Int32Array;
+  private length: number;
 
-  constructor(private readonly input: string) {}
+  constructor(private readonly input: string) {
+    this.length = input.length;
+    this.origin = Int32Array.from({ length: input.length }, (_, index) => index);
+    this.anchor = Int32Array.from({ length: input.length + 1 }, (_, index) => index);
+    this.removedBy = new Int32Array(input.length).fill(-1);
+  }
 
-  record(edits: readonly Edit[]): void {
-    this.passes.push(sortEdits(edits));
+  /** One pass: the edits of each accepted change, over the current text. */
+  record(fixes: readonly { readonly edits: readonly Edit[]; readonly change: number }[]): void {
+    const edits = sortEdits(fixes.flatMap((fix) => fix.edits.map((edit) => ({ ...edit, change: fix.change }))));
+    const grown = this.length + edits.reduce((sum, edit) => sum + edit.text.length - (edit.end - edit.start), 0);
+    const origin = new Int32Array(grown);
+    const anchor = new Int32Array(grown + 1);
+    let from = 0;
+    let to = 0;
+    const keep = (until: number) => {
+      for (; from < until; from++, to++) {
+        origin[to] = this.origin[from];
+        anchor[to] = this.anchor[from];
+      }
+    };
+    for (const edit of edits as (Edit & { change: number })[]) {
+      keep(edit.start);
+      const at = this.anchor[edit.start];
+      for (; from < edit.end; from++) if (this.origin[from] >= 0) this.removedBy[this.origin[from]] = edit.change;
+      for (let index = 0; index < edit.text.length; index++, to++) {
+        origin[to] = -(edit.change + 1);
+        anchor[to] = at;
+      }
+    }
+    keep(this.length);
+    anchor[to] = this.anchor[this.length];
+    this.origin = origin;
+    this.anchor = anchor;
+    this.length = grown;
   }
 
   /** 1-based line in the original input of an offset in the current text. */
   originalLine(offset: number): number {
-    const original = this.toOriginalOffset(offset);
+    const original = this.anchor[Math.max(0, Math.min(offset, this.length))];
     let line = 1;
     for (let i = 0; i < original && i < this.input.length; i++) {
       const char = this.input[i];
@@ -365,22 +443,39 @@ class EditHistory {
     return line;
   }
 
-  private toOriginalOffset(offset: number): number {
-    let position = offset;
-    for (let pass = this.passes.length - 1; pass >= 0; pass--) {
-      let delta = 0;
-      let mapped: number | undefined;
-      for (const edit of this.passes[pass]) {
-        const outputStart = edit.start + delta;
-        if (position < outputStart) break;
-        if (position < outputStart + edit.text.length) {
-          mapped = edit.start;
-          break;
-        }
-        delta += edit.text.length - (edit.end - edit.start);
+  /**
+   * The changes that are part of the final text, once each: a change counts
+   * when a line the final diff adds holds a character it wrote, or a line the
+   * diff removes lost a character to it. A fix that a later pass undid or
+   * rewrote away (RUNs merged, then split again) is not reported; a
+   * transform that reported the same fix at the same line in several passes
+   * is reported once.
+   */
+  netChanges(changes: readonly Change[], output: string): Change[] {
+    if (changes.length === 0) return [];
+    const live = new Set<number>();
+    let inputOffset = 0;
+    let outputOffset = 0;
+    for (const part of diffLines(this.input, output)) {
+      const size = part.value.length;
+      if (part.added) {
+        for (let index = outputOffset; index < outputOffset + size; index++) if (this.origin[index] < 0) live.add(-this.origin[index] - 1);
+        outputOffset += size;
+      } else if (part.removed) {
+        for (let index = inputOffset; index < inputOffset + size; index++) if (this.removedBy[index] >= 0) live.add(this.removedBy[index]);
+        inputOffset += size;
+      } else {
+        inputOffset += size;
+        outputOffset += size;
       }
-      position = mapped ?? position - delta;
     }
-    return position;
+    const reported = new Map<string, Change>();
+    for (const [index, change] of changes.entries()) {
+      if (!live.has(index)) continue;
+      const key = `${change.transform}\0${change.line}\0${change.message}`;
+      const earlier = reported.get(key);
+      reported.set(key, earlier && earlier.safety === 'unsafe' ? earlier : change);
+    }
+    return [...reported.values()];
   }
 }

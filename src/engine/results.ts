@@ -29,6 +29,8 @@ export interface TextResult {
 export interface FileResult extends Omit<TextResult, 'input' | 'output'> {
   /** The path as found (relative paths stay relative). */
   readonly path: string;
+  /** Set on the result for a build context's .dockerignore, which the context transforms write: it is not a Dockerfile. */
+  readonly kind?: 'dockerignore';
   /** Position in discovery order: results arrive as files finish, sort by this for a stable order. */
   readonly index: number;
   /** Absent when the file could not be read or decoded. */
@@ -44,8 +46,9 @@ export function resultOfFix(fix: FixResult): TextResult {
     line: note.line,
     message: note.message,
     severity: note.severity,
-    transform: note.transform,
+    ...(note.transform !== '' && { transform: note.transform }),
     ...(note.severity === 'error' && { code: 'TRANSFORM_ERROR' as const }),
+    ...(note.unsafeFixSkipped && { unsafeFixSkipped: true }),
   }));
   return {
     status: fix.changed ? 'changed' : 'unchanged',

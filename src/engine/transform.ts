@@ -49,7 +49,14 @@ export interface TransformMeta {
   readonly id: string;
   readonly title: string;
   readonly description: string;
+  /**
+   * The safety of its fixes unless a finding says otherwise, and whether it
+   * runs by default: a 'safe' transform does (when it needs no network), an
+   * 'unsafe' one only when selected.
+   */
   readonly safety: Safety;
+  /** A 'safe' transform some of whose fixes are unsafe (`list` shows it as mixed): only its safe fixes apply by default. */
+  readonly hasUnsafeFixes?: boolean;
   /** True when the transform asks a registry; such transforms get a resolver. */
   readonly network: boolean;
   /**

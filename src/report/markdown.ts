@@ -2,7 +2,7 @@
 // reviewer. Like every reporter it reads results, never files.
 import { fenced } from '../engine/docs.js';
 import type { Diagnostic } from '../engine/errors.js';
-import { summaryLine, unifiedDiff } from './report.js';
+import { summarize, summaryLine, unifiedDiff } from './report.js';
 import type { FileResult } from '../engine/results.js';
 import type { TransformMeta } from '../engine/transform.js';
 
@@ -22,12 +22,7 @@ export function markdownReport(results: readonly FileResult[], options: { title?
   const titles = new Map((options.transforms ?? []).map((meta) => [meta.id, meta.title]));
   const blocks: string[] = [`## ${escapeMarkdown(options.title ?? DEFAULT_MARKDOWN_TITLE)}`];
 
-  const summary = summaryLine({
-    scanned: sorted.length,
-    changed: changedFiles.length,
-    errors: sorted.filter((result) => result.status === 'error' || result.errors.length > 0).length,
-    written: sorted.some((result) => result.written),
-  });
+  const summary = summaryLine(summarize(sorted, sorted.some((result) => result.written)));
   blocks.push(`${summary}.`);
   if (changedFiles.length > 0) blocks.push(transformTable(changedFiles, options.transforms ?? [], titles));
 

@@ -13,12 +13,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DockoptError } from '../engine/errors.js';
+import { didYouMean } from '../engine/suggest.js';
 import { CONFIG_KEYS, configValueProblem, type DockoptConfig } from './options.js';
 import { globToRegExp } from './runner.js';
 import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../../transforms/index.js';
 
 /** The names looked for in each directory, in this order; the first that holds a config wins. */
 export const CONFIG_FILE_NAMES = ['.dockopt.json', '.dockoptrc', 'package.json'] as const;
+
+/** The keys that name transforms: each id is checked against the known ones. */
+const SELECTION_KEYS: readonly (keyof DockoptConfig)[] = ['select', 'extendSelect', 'ignore', 'skip', 'only'];
 
 /** The key of package.json that holds dockopt's config; a package.json without it is passed over. */
 const PACKAGE_JSON_KEY = 'dockopt';
@@ -35,6 +39,8 @@ export interface ConfigLookupOptions {
 export interface ResolvedConfig {
   /** The settings for this Dockerfile, overrides applied; {} when there is no config file. Frozen: shared between files. */
   readonly config: DockoptConfig;
+  /** The config file (its `exclude` patterns are relative to its directory); absent when there is none. */
+  readonly file?: string;
   /**
    * Where the settings came from: the config file, then each override that
    * applied, as JSON pointers (`/repo/.dockopt.json#/overrides/1`;
@@ -174,13 +180,16 @@ export function parseConfigFile(file: string, text: string, explicit: boolean): 
     const settings: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
       const keyPointer = `${pointer}/${escapePointer(key)}`;
-      if (!allowed.includes(key)) return problem(keyPointer, `unknown key "${key}"${suggestion(key, allowed)}; known keys: ${allowed.join(', ')}`);
+      if (!allowed.includes(key)) return problem(keyPointer, `unknown key "${key}"${didYouMean(key, allowed)}; known keys: ${allowed.join(', ')}`);
       if (key === 'overrides' || key === 'files') continue;
       const configKey = key as keyof DockoptConfig;
       const wrong = configValueProblem(configKey, item);
       if (wrong) return problem(keyPointer, `"${key}" ${wrong}`);
-      if (configKey === 'only' || configKey === 'skip') checkTransformIds(item as string[], keyPointer, key);
+      if (SELECTION_KEYS.includes(configKey)) checkTransformIds(item as string[], keyPointer, key);
       settings[key] = Object.freeze(relativeToConfig(configKey, item, directory));
+    }
+    if (Object.hasOwn(settings, 'only') && Object.hasOwn(settings, 'select')) {
+      problem(`${pointer}/only`, '"only" and "select" cannot be combined (only is select plus consent to the unsafe fixes of the transforms it names)');
     }
     return settings as DockoptConfig;
   };
@@ -189,12 +198,13 @@ export function parseConfigFile(file: string, text: string, explicit: boolean): 
     if (hasCustomTransforms) return;
     const known = [...TRANSFORMS, ...CONTEXT_TRANSFORMS].map((transform) => transform.meta.id);
     for (const [index, id] of ids.entries()) {
-      if (!known.includes(id)) problem(`${pointer}/${index}`, `"${key}" names unknown transform "${id}"${suggestion(id, known)}; known: ${known.join(', ')}`);
+      if (!known.includes(id)) problem(`${pointer}/${index}`, `"${key}" names unknown transform "${id}"${didYouMean(id, known)}; known: ${known.join(', ')}`);
     }
   };
 
   const topKeys = [...CONFIG_KEYS, 'overrides'];
-  const overrideKeys = ['files', ...CONFIG_KEYS];
+  // Which files are searched is decided once per tree, not per file.
+  const overrideKeys = ['files', ...CONFIG_KEYS.filter((key) => key !== 'exclude')];
   const base = settingsAt(root, raw, topKeys);
   const overrides: Override[] = [];
   const rawOverrides = (raw as Record<string, unknown>).overrides;
@@ -230,13 +240,20 @@ function configFile(file: string, base: DockoptConfig, source: string, overrides
       let result = resolved.get(key);
       if (result === undefined) {
         // Later overrides win, key by key; a key's value is replaced, never merged.
-        const config = Object.freeze(Object.assign({}, base, ...applied.map((override) => override.settings)) as DockoptConfig);
-        result = Object.freeze({ config, sources: Object.freeze([source, ...applied.map((override) => override.source)]) });
+        const config = Object.freeze(applied.reduce<DockoptConfig>((settings, override) => ({ ...withoutReplacedSelection(settings, override.settings), ...override.settings }), base));
+        result = Object.freeze({ config, file, sources: Object.freeze([source, ...applied.map((override) => override.source)]) });
         resolved.set(key, result);
       }
       return result;
     },
   };
+}
+
+/** An override's select replaces the set, and so does only: whichever it sets, the other one of the file's goes. */
+function withoutReplacedSelection(settings: DockoptConfig, override: DockoptConfig): DockoptConfig {
+  if (override.only === undefined && override.select === undefined) return settings;
+  const { only: _only, select: _select, ...rest } = settings;
+  return rest;
 }
 
 /** Overrides' globs use the CLI's glob syntax; `./` is dropped, and `dir/` means everything under dir. */
@@ -269,30 +286,6 @@ function escapePointer(key: string): string {
 function displayPath(file: string): string {
   const relative = path.relative(process.cwd(), file);
   return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
-}
-
-/** ` (did you mean "skip"?)` for a near miss, so a typo is fixed at a glance. */
-function suggestion(given: string, known: readonly string[]): string {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(given.length / 3)) + 1;
-  for (const candidate of known) {
-    const distance = editDistance(given.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best === undefined ? '' : ` (did you mean "${best}"?)`;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = current;
-  }
-  return previous[b.length];
 }
 
 // JSON with positions: JSON.parse says neither where a key is nor (portably)

@@ -61,6 +61,7 @@ export function validateTransform(value: unknown, source: string): Transform {
     if (!isText(meta[key])) fail(`${id}: meta.${key} must be a non-empty string`);
   }
   if (meta.safety !== 'safe' && meta.safety !== 'unsafe') fail(`${id}: meta.safety must be "safe" or "unsafe", got ${JSON.stringify(meta.safety)}`);
+  if (meta.hasUnsafeFixes !== undefined && typeof meta.hasUnsafeFixes !== 'boolean') fail(`${id}: meta.hasUnsafeFixes must be true or false (does a safe transform have some unsafe fixes?)`);
   if (typeof meta.network !== 'boolean') fail(`${id}: meta.network must be true or false (does the transform ask a registry?)`);
   if (meta.runsAfter !== undefined && !(Array.isArray(meta.runsAfter) && meta.runsAfter.every((other) => typeof other === 'string'))) {
     fail(`${id}: meta.runsAfter must be a list of transform ids`);

@@ -6,7 +6,7 @@ import type { EngineOptions } from '../engine/fixpoint.js';
 import { DockoptError, throwIfAborted } from '../engine/errors.js';
 import type { ImageResolverOptions } from '../registry/index.js';
 import type { ImageResolver } from '../image/resolver.js';
-import { selectTransforms } from '../engine/selection.js';
+import { selectTransforms, type SelectionLayer, type SelectionRequest } from '../engine/selection.js';
 import type { Transform, TransformOptions } from '../engine/transform.js';
 import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../../transforms/index.js';
 
@@ -17,12 +17,22 @@ export type PinMode = 'version' | 'digest' | 'both';
  * the same name on the command line is given in brackets.
  */
 export interface DockoptConfig {
-  /** Run only these transforms (--only); naming a transform is consent to its unsafe fixes. */
-  readonly only?: readonly string[];
-  /** Do not run these transforms (--skip). */
+  /** Run exactly these transforms instead of the default set (--select). */
+  readonly select?: readonly string[];
+  /** Run these too (--extend-select): an unsafe or network transform is turned on this way. */
+  readonly extendSelect?: readonly string[];
+  /** Do not run these transforms (--ignore). */
+  readonly ignore?: readonly string[];
+  /** The older name of ignore (--skip); both may be given. */
   readonly skip?: readonly string[];
-  /** Also run the unsafe transforms and apply every unsafe fix (--unsafe). */
+  /** Run exactly these and apply their unsafe fixes (--only): select plus unsafeFixes for just them. */
+  readonly only?: readonly string[];
+  /** Apply the unsafe fixes of the selected transforms (--unsafe-fixes); false applies none, even with only. */
+  readonly unsafeFixes?: boolean;
+  /** Shorthand (--unsafe): the unsafe transforms join the default set, and unsafe fixes apply. */
   readonly unsafe?: boolean;
+  /** Paths to leave out when directories are searched, as .gitignore patterns (--exclude); relative to the config file's directory. */
+  readonly exclude?: readonly string[];
   /** pin-base: pin the exact version tag, the digest, or both (--pin; default 'both'). */
   readonly pin?: PinMode;
   /** pin-base: move exact tags to the newest patch of their line (--update; unsafe fixes). */
@@ -70,6 +80,9 @@ type Check = (value: unknown) => string | undefined;
 
 const isStringList: Check = (value) =>
   Array.isArray(value) && value.every((item) => typeof item === 'string' && item.trim() !== '') ? undefined : 'must be a list of non-empty strings';
+/** select and only replace the set: an empty list would run nothing at all, which is what exclude says plainly. */
+const isSelectList: Check = (value) =>
+  Array.isArray(value) && value.length === 0 ? 'names no transform: list the ones to run (to leave files alone, use "exclude"; to turn transforms off, "ignore")' : isStringList(value);
 const isBoolean: Check = (value) => (typeof value === 'boolean' ? undefined : 'must be true or false');
 const isText: Check = (value) => (typeof value === 'string' && value.trim() !== '' ? undefined : 'must be a non-empty string');
 const isPinMode: Check = (value) => (value === 'version' || value === 'digest' || value === 'both' ? undefined : 'must be "version", "digest" or "both"');
@@ -82,9 +95,14 @@ const isMirrorMap: Check = (value) => {
 };
 
 const CONFIG_CHECKS: Readonly<Record<keyof DockoptConfig, Check>> = {
-  only: isStringList,
+  select: isSelectList,
+  extendSelect: isStringList,
+  ignore: isStringList,
   skip: isStringList,
+  only: isSelectList,
+  unsafeFixes: isBoolean,
   unsafe: isBoolean,
+  exclude: isStringList,
   pin: isPinMode,
   update: isBoolean,
   cacheMounts: isBoolean,
@@ -120,6 +138,9 @@ function checkKeys(value: unknown, where: string, checks: Readonly<Record<string
     if (item === undefined) continue;
     const problem = check(item);
     if (problem) throw new DockoptError('INVALID_OPTIONS', `${where}.${key} ${problem}`);
+  }
+  if (record.only !== undefined && record.select !== undefined) {
+    throw new DockoptError('INVALID_OPTIONS', `${where}: "only" and "select" cannot be combined (only is select plus consent to the unsafe fixes of the transforms it names)`);
   }
   return record;
 }
@@ -168,6 +189,7 @@ export interface WorkerPlan {
   readonly transformIds: readonly string[];
   readonly transformModules: readonly string[];
   readonly unsafeAllowed: readonly string[] | 'all';
+  readonly knownIds: readonly string[];
   readonly options: TransformOptions;
   readonly write: boolean;
 }
@@ -178,12 +200,25 @@ export interface PreparedRun {
   workerPlan(write: boolean): WorkerPlan | undefined;
 }
 
-/** The settings in force: the config's, overridden key by key by the options given. */
+/** The settings in force: the config's, overridden key by key by the options given (selection keys: see selectionRequest). */
 export function effectiveSettings(options: DockoptOptions): DockoptOptions {
-  const merged: DockoptOptions = { ...options.config, ...definedOnly(options) };
-  // Naming transforms with `only` is a decision about exactly what runs: a config's `skip`
-  // (a standing default) does not take them away again; a `skip` given with it still does.
-  return options.only !== undefined && options.skip === undefined ? { ...merged, skip: undefined } : merged;
+  return { ...options.config, ...definedOnly(options) };
+}
+
+/**
+ * Which transforms run: the config's selection keys, then the options' on the
+ * set it leaves (Ruff's order: a --select replaces what the config chose, an
+ * --extend-select or --ignore adjusts it). unsafe and unsafeFixes are single
+ * switches: an option given beats the config's.
+ */
+export function selectionRequest(options: DockoptOptions): SelectionRequest {
+  const config = options.config ?? {};
+  return { layers: [selectionLayer(config), selectionLayer(options)], unsafe: options.unsafe ?? config.unsafe, unsafeFixes: options.unsafeFixes ?? config.unsafeFixes };
+}
+
+function selectionLayer(settings: Pick<DockoptConfig, 'select' | 'extendSelect' | 'ignore' | 'skip' | 'only'>): SelectionLayer {
+  const ignore = settings.ignore === undefined && settings.skip === undefined ? undefined : [...(settings.ignore ?? []), ...(settings.skip ?? [])];
+  return definedOnly({ select: settings.select, extendSelect: settings.extendSelect, ignore, only: settings.only });
 }
 
 /** Options → the engine's options: merged with the config, custom transforms loaded, transforms selected, resolver made. */
@@ -196,12 +231,13 @@ export async function prepareRun(options: DockoptOptions): Promise<PreparedRun> 
   );
   const sources = entries.map((entry, index) => (typeof entry === 'string' ? entry : entry instanceof URL ? entry.href : `options.transforms[${index}] (${custom[index].meta.id})`));
   const all = withCustomTransforms(TRANSFORMS, custom, sources);
-  const selection = selectTransforms(all, { only: settings.only, skip: settings.skip, unsafe: settings.unsafe }, CONTEXT_TRANSFORMS);
+  const selection = selectTransforms(all, selectionRequest(options), CONTEXT_TRANSFORMS);
   const transformOptions: TransformOptions = definedOnly({ cacheMounts: settings.cacheMounts, pin: settings.pin, update: settings.update, runtimeBase: settings.runtimeBase });
   const needsRegistry = selection.transforms.some((transform) => transform.meta.network);
   // The registry client is loaded only when a transform asks a registry: most runs never need it.
   const resolver = settings.resolver ?? (needsRegistry ? await createRegistryResolver(settings) : undefined);
-  const engine: EngineOptions = { transforms: selection.transforms, unsafeAllowed: selection.unsafeAllowed, options: transformOptions, services: resolver ? { resolver } : undefined };
+  const knownIds = [...all, ...CONTEXT_TRANSFORMS].map((transform) => transform.meta.id);
+  const engine: EngineOptions = { transforms: selection.transforms, unsafeAllowed: selection.unsafeAllowed, knownIds, options: transformOptions, services: resolver ? { resolver } : undefined };
   const builtInIds = new Set(TRANSFORMS.map((transform) => transform.meta.id));
   const customSelected = selection.transforms.filter((transform) => !builtInIds.has(transform.meta.id));
   const transformModules = customSelected.map(moduleUrlOf);
@@ -215,6 +251,7 @@ export async function prepareRun(options: DockoptOptions): Promise<PreparedRun> 
             transformIds: selection.transforms.map((transform) => transform.meta.id),
             transformModules: transformModules as string[],
             unsafeAllowed: selection.unsafeAllowed === 'all' ? 'all' : [...selection.unsafeAllowed],
+            knownIds,
             options: transformOptions,
             write,
           }

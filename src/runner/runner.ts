@@ -34,23 +34,35 @@ interface IgnoreLayer {
  * a glob: the files it matches are searched the same way, whatever their name.
  * A path that matches nothing is missing.
  */
-export async function discoverFiles(paths: readonly string[]): Promise<{ files: string[]; missing: string[] }> {
+export async function discoverFiles(paths: readonly string[], exclude: readonly string[] = []): Promise<{ files: string[]; missing: string[]; explicit: Set<string> }> {
   const files: string[] = [];
   const missing: string[] = [];
+  const explicit = new Set<string>();
+  // --exclude patterns are .gitignore patterns relative to the current directory.
+  const excluded: IgnoreLayer[] = exclude.length > 0 ? [{ base: process.cwd(), matcher: ignore().add([...exclude]) }] : [];
   for (const given of paths) {
     let stats: Stats;
     try {
       stats = await fs.stat(given);
     } catch {
-      const matched = isGlob(given) ? await expandGlob(given) : [];
+      const matched = isGlob(given) ? await expandGlob(given, excluded) : [];
       if (matched.length > 0) files.push(...matched);
       else missing.push(given);
       continue;
     }
-    if (stats.isDirectory()) files.push(...(await walk(given, await enclosingIgnores(given), isDockerfileName)));
-    else files.push(given);
+    if (stats.isDirectory()) files.push(...(await walk(given, [...excluded, ...(await enclosingIgnores(given))], isDockerfileName)));
+    else {
+      // A file named on the command line is processed, whatever the patterns say (as in Ruff and Prettier).
+      files.push(given);
+      explicit.add(given);
+    }
   }
-  return { files: [...new Set(files)], missing };
+  return { files: [...new Set(files)], missing, explicit };
+}
+
+/** True when a path matches .gitignore-style patterns relative to `base` (a config file's `exclude`). */
+export function isExcluded(file: string, base: string, patterns: readonly string[]): boolean {
+  return isIgnored([{ base, matcher: ignore().add([...patterns]) }], path.resolve(file), false);
 }
 
 const GLOB_CHARACTERS = /[*?[{]/;
@@ -59,7 +71,7 @@ function isGlob(given: string): boolean {
   return GLOB_CHARACTERS.test(given);
 }
 
-async function expandGlob(pattern: string): Promise<string[]> {
+async function expandGlob(pattern: string, excluded: readonly IgnoreLayer[]): Promise<string[]> {
   const segments = pattern.split('/');
   const firstGlob = segments.findIndex((segment) => GLOB_CHARACTERS.test(segment));
   const base = segments.slice(0, firstGlob).join('/') || (pattern.startsWith('/') ? '/' : '.');
@@ -69,7 +81,7 @@ async function expandGlob(pattern: string): Promise<string[]> {
   } catch {
     return [];
   }
-  return walk(base, await enclosingIgnores(base), (_name, full) => matcher.test(path.relative(base, full).split(path.sep).join('/')));
+  return walk(base, [...excluded, ...(await enclosingIgnores(base))], (_name, full) => matcher.test(path.relative(base, full).split(path.sep).join('/')));
 }
 
 /** A glob over `/`-separated relative paths: `**` any directories, `*` and `?` within a name, `[…]` and `{a,b}`. */

@@ -16,6 +16,7 @@ async function engineFor(plan: WorkerPlan): Promise<EngineOptions> {
   return {
     transforms: plan.transformIds.map((id) => available.find((transform) => transform.meta.id === id)!),
     unsafeAllowed: plan.unsafeAllowed === 'all' ? 'all' : new Set(plan.unsafeAllowed),
+    knownIds: plan.knownIds,
     options: plan.options,
   };
 }

@@ -49,7 +49,7 @@ describe('cache-deps safety', () => {
     const result = await fix(input, NODE_FILES, false);
     expect(result.output).toBe(input);
     expect(result.notes.map((note) => note.message)).toEqual([expect.stringContaining('may rewrite package-lock.json, and the later copy puts the context\'s version back')]);
-    expect(result.notes[0].message).toContain('unsafe fix not applied; use --unsafe or --only cache-deps');
+    expect(result.notes[0].message).toContain('unsafe fix not applied: --unsafe-fixes applies it');
   });
 
   test('npm ci with a lock that records no install scripts is safe', async () => {

@@ -271,7 +271,7 @@ describe('non-root in a pipeline', () => {
     const input = ['FROM node:20-slim', 'COPY . /app', 'CMD ["node", "/app/index.js"]', ''].join('\n');
     const result = await fixDockerfile(input, { transforms: [transform] });
     expect(result.output).toBe(input);
-    expect(result.notes.map((note) => note.message)).toEqual([expect.stringContaining('unsafe fix not applied; use --unsafe or --only non-root')]);
+    expect(result.notes.map((note) => note.message)).toEqual([expect.stringContaining('unsafe fix not applied: --unsafe-fixes applies it')]);
   });
 });
 

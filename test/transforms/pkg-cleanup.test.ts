@@ -26,7 +26,7 @@ describe('pkg-cleanup safety', () => {
     const result = await fixDockerfile(input, { transforms: [transform] });
     expect(result.output).toBe('FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y curl && \\\n    rm -rf /var/lib/apt/lists/*\n');
     expect(result.notes.map((note) => note.message)).toEqual([
-      'apt-get install gets --no-install-recommends (recommended packages are no longer installed: check that the image still works) (unsafe fix not applied; use --unsafe or --only pkg-cleanup)',
+      'apt-get install gets --no-install-recommends (recommended packages are no longer installed: check that the image still works) (unsafe fix not applied: --unsafe-fixes applies it)',
     ]);
   });
 

@@ -25,6 +25,7 @@ export default defineTransform({
     description:
       'Where a stage copies the whole build context and then installs dependencies (npm, yarn, pnpm, pip -r, poetry, bundler, composer, go mod download, mvn dependency:go-offline), copies the dependency manifests that exist in the context first, installs, and copies the rest after, so that a source change no longer reinstalls the dependencies.',
     safety: 'safe',
+    hasUnsafeFixes: true,
     network: false,
     docs: readmeDocs(import.meta.url),
   },

@@ -27,6 +27,7 @@ export default defineTransform({
     description:
       'Rewrites shell-form CMD/ENTRYPOINT without shell syntax in exec (JSON) form, MAINTAINER as the org.opencontainers.image.authors label, and ADD of local non-archive sources as COPY.',
     safety: 'safe',
+    hasUnsafeFixes: true,
     network: false,
     docs: readmeDocs(import.meta.url),
   },

@@ -60,6 +60,7 @@ export default defineTransform({
     description:
       'Rewrites a FROM with a floating tag to the most specific tag that points at the same image today, plus its digest, as the registry reports them.',
     safety: 'safe',
+    hasUnsafeFixes: true,
     network: true,
     docs: readmeDocs(import.meta.url),
   },

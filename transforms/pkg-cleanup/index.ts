@@ -27,6 +27,7 @@ export default defineTransform({
     description:
       'Makes apt-get, apk, yum/dnf/microdnf, zypper, pip, npm, yarn and gem installs non-interactive and cache-free within their own RUN, or moves the caches into BuildKit cache mounts with --cache-mounts.',
     safety: 'safe',
+    hasUnsafeFixes: true,
     network: false,
     docs: readmeDocs(import.meta.url),
   },
