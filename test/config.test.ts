@@ -138,7 +138,7 @@ describe('overrides', () => {
 describe('validation', () => {
   test.each([
     ['trailing-comma.json', 4, 'trailing-comma.json:4:1: invalid JSON: expected a key in double quotes, found "}"'],
-    ['unknown-key.json', 3, 'unknown-key.json:3:3: unknown key "skp" (did you mean "skip"?); known keys: select, extendSelect, ignore, skip, only, unsafeFixes, unsafe, exclude, pin,'],
+    ['unknown-key.json', 3, 'unknown-key.json:3:3: unknown key "skp" (did you mean "skip"?); known keys: $schema, select, extendSelect, ignore, skip, only, unsafeFixes, unsafe, exclude, pin,'],
     ['wrong-type.json', 3, 'wrong-type.json:3:3: "unsafe" must be true or false'],
     ['unknown-transform.json', 5, 'unknown-transform.json:5:31: "skip" names unknown transform "merge-run" (did you mean "merge-runs"?); known: pin-base, merge-runs,'],
     ['override-without-files.json', 3, 'override-without-files.json:3:5: overrides[0] needs "files": globs relative to the config file\'s directory'],

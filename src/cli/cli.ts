@@ -457,8 +457,8 @@ async function machineReport(format: 'sarif' | 'markdown', results: readonly Fil
   const transforms = await knownTransforms(transformArgs);
   // Loaded on demand, like verify and migrate: a plain `dockopt fix` should start fast.
   if (format === 'markdown') return (await import('../report/markdown.js')).markdownReport(results, { transforms });
-  const [{ sarifReport }, { dockoptVersion }] = await Promise.all([import('../report/sarif.js'), import('../runner/version.js')]);
-  return `${JSON.stringify(sarifReport(results, transforms, { toolVersion: dockoptVersion() }), null, 2)}\n`;
+  const [{ sarifReport }, { dockoptReadmeUrl, dockoptVersion }] = await Promise.all([import('../report/sarif.js'), import('../runner/version.js')]);
+  return `${JSON.stringify(sarifReport(results, transforms, { toolVersion: dockoptVersion(), informationUri: dockoptReadmeUrl() }), null, 2)}\n`;
 }
 
 async function fixStdin(args: FixArguments, options: FixFileOptions, io: CliIo): Promise<number> {

@@ -5,6 +5,7 @@
 // shipped next to a transform module, never anything from a scanned tree.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { UrlLike } from './errors.js';
 import type { TransformDocs, TransformMeta } from './transform.js';
 
 /** Section headings, in the order a page has them. */
@@ -24,8 +25,8 @@ export interface ParsedDocs extends TransformDocs {
  * docs never reads them). A page that does not have the expected shape is a
  * programming error: it throws with the file and line.
  */
-export function readmeDocs(moduleUrl: string | URL): TransformDocs {
-  const url = new URL('./README.md', moduleUrl);
+export function readmeDocs(moduleUrl: string | UrlLike): TransformDocs {
+  const url = new URL('./README.md', typeof moduleUrl === 'string' ? moduleUrl : moduleUrl.href);
   let parsed: ParsedDocs | undefined;
   const load = (): ParsedDocs => (parsed ??= parseDocsMarkdown(readFileSync(url, 'utf8'), fileURLToPath(url)));
   return {

@@ -57,10 +57,31 @@ export interface Diagnostic {
   readonly unsafeFixSkipped?: boolean;
 }
 
-export function abortError(signal: AbortSignal): DockoptError {
+/**
+ * An AbortSignal, as far as dockopt uses one. Written out here so that the
+ * published type declarations need neither the DOM library nor @types/node;
+ * the AbortSignal of either is one.
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/** A URL (the WHATWG URL of Node.js or the DOM), as far as the public types need one: see AbortSignalLike. */
+export interface UrlLike {
+  readonly href: string;
+  readonly protocol: string;
+}
+
+/** Environment variables (process.env, or a copy), without naming the NodeJS namespace of @types/node. */
+export type EnvironmentVariables = Readonly<Record<string, string | undefined>>;
+
+export function abortError(signal: AbortSignalLike): DockoptError {
   return new DockoptError('ABORTED', 'the operation was aborted', { cause: signal.reason });
 }
 
-export function throwIfAborted(signal: AbortSignal | undefined): void {
+export function throwIfAborted(signal: AbortSignalLike | undefined): void {
   if (signal?.aborted) throw abortError(signal);
 }

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { dockoptVersion } from '../runner/version.js';
-import { DockoptError, throwIfAborted } from '../engine/errors.js';
+import { DockoptError, throwIfAborted, type AbortSignalLike } from '../engine/errors.js';
 import { prepareRun, validateOptions, type DockoptOptions } from '../runner/options.js';
 import { markdownReport } from '../report/markdown.js';
 import type { FileResult } from '../engine/results.js';
@@ -225,7 +225,7 @@ interface RepoContext {
   readonly env: NodeJS.ProcessEnv;
   readonly transforms: readonly TransformMeta[];
   readonly fix: (files: readonly string[]) => AsyncGenerator<FileResult>;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignalLike;
 }
 
 /** A repository's outcome: git failures become 'error'; only an abort escapes. */

@@ -42,7 +42,7 @@ export interface ImageResolverOptions extends Partial<Omit<RegistryClientOptions
   /** Replaces the docker config as the source of credentials. */
   readonly credentials?: CredentialSource;
   /** Environment for the docker config location and credential helpers. */
-  readonly env?: NodeJS.ProcessEnv;
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export function createImageResolver(options: ImageResolverOptions = {}): ImageResolver {

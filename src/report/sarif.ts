@@ -10,7 +10,6 @@ import type { FileResult } from '../engine/results.js';
 import type { TransformMeta } from '../engine/transform.js';
 
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
-export const DOCKOPT_INFORMATION_URI = 'https://www.npmjs.com/package/dockopt';
 /** The base every artifact URI is relative to; GitHub resolves it to the repository root. */
 export const SOURCE_ROOT = '%SRCROOT%';
 
@@ -58,7 +57,8 @@ export interface SarifRun {
   readonly tool: {
     readonly driver: {
       readonly name: 'dockopt';
-      readonly informationUri: string;
+      /** Where dockopt is documented: an absolute URI, as the schema requires (the CLI gives the README.md it ships). */
+      readonly informationUri?: string;
       readonly version?: string;
       readonly rules: readonly SarifRule[];
     };
@@ -95,7 +95,7 @@ export const problemRuleId = (code: DockoptErrorCode): string => code.toLowerCas
  * absolute file: URI. Whole-file fixes are not attached: a SARIF fix belongs
  * to one result, and dockopt's output is the sum of all of a file's changes.
  */
-export function sarifReport(results: readonly FileResult[], transforms: readonly TransformMeta[], options: { toolVersion?: string; baseDir?: string } = {}): SarifLog {
+export function sarifReport(results: readonly FileResult[], transforms: readonly TransformMeta[], options: { toolVersion?: string; baseDir?: string; informationUri?: string } = {}): SarifLog {
   const baseDir = path.resolve(options.baseDir ?? process.cwd());
   const rules: SarifRule[] = transforms.map(transformRule);
   const ruleIndex = new Map(rules.map((rule, index) => [rule.id, index]));
@@ -139,7 +139,7 @@ export function sarifReport(results: readonly FileResult[], transforms: readonly
         tool: {
           driver: {
             name: 'dockopt',
-            informationUri: DOCKOPT_INFORMATION_URI,
+            ...(options.informationUri !== undefined && { informationUri: options.informationUri }),
             ...(options.toolVersion !== undefined && { version: options.toolVersion }),
             rules,
           },

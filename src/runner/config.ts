@@ -21,6 +21,9 @@ import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../../transforms/index.js';
 /** The names looked for in each directory, in this order; the first that holds a config wins. */
 export const CONFIG_FILE_NAMES = ['.dockopt.json', '.dockoptrc', 'package.json'] as const;
 
+/** Where an editor finds the schema (schema/dockopt.schema.json in the package); dockopt itself checks the file by hand, with lines. */
+const SCHEMA_KEY = '$schema';
+
 /** The keys that name transforms: each id is checked against the known ones. */
 const SELECTION_KEYS: readonly (keyof DockoptConfig)[] = ['select', 'extendSelect', 'ignore', 'skip', 'only'];
 
@@ -182,6 +185,10 @@ export function parseConfigFile(file: string, text: string, explicit: boolean): 
       const keyPointer = `${pointer}/${escapePointer(key)}`;
       if (!allowed.includes(key)) return problem(keyPointer, `unknown key "${key}"${didYouMean(key, allowed)}; known keys: ${allowed.join(', ')}`);
       if (key === 'overrides' || key === 'files') continue;
+      if (key === SCHEMA_KEY) {
+        if (typeof item !== 'string') problem(keyPointer, `"${SCHEMA_KEY}" must be a string: the path or URL of dockopt's JSON Schema, for editors`);
+        continue;
+      }
       const configKey = key as keyof DockoptConfig;
       const wrong = configValueProblem(configKey, item);
       if (wrong) return problem(keyPointer, `"${key}" ${wrong}`);
@@ -202,7 +209,7 @@ export function parseConfigFile(file: string, text: string, explicit: boolean): 
     }
   };
 
-  const topKeys = [...CONFIG_KEYS, 'overrides'];
+  const topKeys = [SCHEMA_KEY, ...CONFIG_KEYS, 'overrides'];
   // Which files are searched is decided once per tree, not per file.
   const overrideKeys = ['files', ...CONFIG_KEYS.filter((key) => key !== 'exclude')];
   const base = settingsAt(root, raw, topKeys);

@@ -3,7 +3,7 @@
 // shape of the built-in ones before anything runs.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DockoptError } from '../engine/errors.js';
+import { DockoptError, type UrlLike } from '../engine/errors.js';
 import type { Transform } from '../engine/transform.js';
 
 /** Module URLs of the transforms loadTransform() made: those can be loaded again inside a worker thread. */
@@ -14,8 +14,9 @@ export function moduleUrlOf(transform: Transform): string | undefined {
 }
 
 /** A file path (relative to the current directory) or a file: URL → the module's URL. */
-export function transformModuleUrl(location: string | URL): URL {
+function transformModuleUrl(location: string | UrlLike): URL {
   if (location instanceof URL) return location;
+  if (typeof location !== 'string') return new URL(location.href);
   if (/^file:/i.test(location)) return new URL(location);
   return pathToFileURL(path.resolve(location));
 }
@@ -24,7 +25,7 @@ export function transformModuleUrl(location: string | URL): URL {
  * Imports a transform module (ESM or CommonJS; the transform is its default
  * export, as in transforms/*.ts) and checks its shape.
  */
-export async function loadTransform(location: string | URL): Promise<Transform> {
+export async function loadTransform(location: string | UrlLike): Promise<Transform> {
   const url = transformModuleUrl(location);
   const file = url.protocol === 'file:' ? displayPath(url) : url.href;
   let module: { default?: unknown };

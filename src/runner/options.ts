@@ -3,7 +3,7 @@
 // custom ones loaded, a registry resolver when a network transform runs).
 import { moduleUrlOf, loadTransform, validateTransform, withCustomTransforms } from './custom-transforms.js';
 import type { EngineOptions } from '../engine/fixpoint.js';
-import { DockoptError, throwIfAborted } from '../engine/errors.js';
+import { DockoptError, throwIfAborted, type AbortSignalLike, type EnvironmentVariables, type UrlLike } from '../engine/errors.js';
 import type { ImageResolverOptions } from '../registry/index.js';
 import type { ImageResolver } from '../image/resolver.js';
 import { selectTransforms, type SelectionLayer, type SelectionRequest } from '../engine/selection.js';
@@ -60,7 +60,7 @@ export interface DockoptOptions extends Omit<DockoptConfig, 'transforms'> {
   /** Settings as read from a config file; the options above override it key by key. */
   readonly config?: DockoptConfig;
   /** Custom transforms: transform objects, or module paths / file: URLs whose default export is one. */
-  readonly transforms?: readonly (string | URL | Transform)[];
+  readonly transforms?: readonly (string | UrlLike | Transform)[];
   /**
    * Answers registry questions instead of the built-in registry client (for
    * tests, or one resolver shared by many calls). Handed to every transform
@@ -69,9 +69,9 @@ export interface DockoptOptions extends Omit<DockoptConfig, 'transforms'> {
    */
   readonly resolver?: ImageResolver;
   /** Stops the work: no new file is started, and the call rejects with a DockoptError of code 'ABORTED'. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignalLike;
   /** Environment for the registry client's docker config and default cache dir (default process.env). */
-  readonly env?: NodeJS.ProcessEnv;
+  readonly env?: EnvironmentVariables;
   /** Receives a line per registry request (the CLI's --verbose). */
   readonly registryLog?: (line: string) => void;
 }
@@ -196,7 +196,7 @@ export interface WorkerPlan {
 
 export interface PreparedRun {
   readonly engine: EngineOptions;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignalLike;
   workerPlan(write: boolean): WorkerPlan | undefined;
 }
 

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import ignore, { type Ignore } from 'ignore';
 import { directoryBuildContext } from './directory-context.js';
 import { DockerfileError, fixDockerfile, type EngineOptions } from '../engine/fixpoint.js';
-import { abortError, DockoptError, type Diagnostic, type DockoptErrorCode } from '../engine/errors.js';
+import { abortError, DockoptError, type AbortSignalLike, type Diagnostic, type DockoptErrorCode } from '../engine/errors.js';
 import type { WorkerPlan } from './options.js';
 import { failedText, resultOfFix, type FileResult, type TextResult } from '../engine/results.js';
 
@@ -308,7 +308,7 @@ export interface ProcessOptions {
   /** Most threads to use (default: one per core); 1 keeps everything on the main thread. */
   readonly jobs?: number;
   /** When it fires no new file is started; the files in flight finish (a write is never cut short), then ABORTED is thrown. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignalLike;
 }
 
 /**

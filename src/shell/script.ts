@@ -1,7 +1,9 @@
 // Shell inside RUN: the command text as the shell will see it (continuations
 // and embedded comment lines removed), a map from every character of it back
 // to the Dockerfile, and a tree-sitter-bash parse of it.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { Language, Parser, type Node, type Tree } from 'web-tree-sitter';
 import { instructionsBefore, type DockerfileDocument, type InstructionInfo } from '../dockerfile/document.js';
@@ -18,15 +20,27 @@ export function initShell(): Promise<Parser> {
     // first parse, blocking the main thread ~300 ms: that alone would triple a
     // single-file run. Liftoff's baseline code parses these short scripts just as fast.
     v8.setFlagsFromString('--liftoff-only');
-    const require = createRequire(import.meta.url);
     await Parser.init();
-    const bash = await Language.load(require.resolve('tree-sitter-bash/tree-sitter-bash.wasm'));
+    const bash = await Language.load(grammarPath());
     const created = new Parser();
     created.setLanguage(bash);
     parser = created;
     return created;
   })();
   return loading;
+}
+
+/**
+ * The bash grammar's WASM build. The package ships it in dist/grammar/ (the
+ * build copies it from the tree-sitter-bash release pinned in
+ * devDependencies, whose npm package also holds 20 MB of native builds and C
+ * sources that dockopt never uses); run from the sources, it is read from
+ * that package directly.
+ */
+function grammarPath(): string {
+  const shipped = fileURLToPath(new URL('../../grammar/tree-sitter-bash.wasm', import.meta.url));
+  if (existsSync(shipped)) return shipped;
+  return createRequire(import.meta.url).resolve('tree-sitter-bash/tree-sitter-bash.wasm');
 }
 
 export function parseShell(script: string): Tree {
