@@ -35,7 +35,8 @@ const installed = path.join(prefix, 'lib', 'node_modules', 'dockopt');
 const bin = path.join(prefix, 'bin', 'dockopt');
 
 beforeAll(() => {
-  const pack = run('npm', ['pack', '--json', '--pack-destination', work], root);
+  // --ignore-scripts: the test run has built dist/ already; `prepare` would rebuild it under the other tests' feet.
+  const pack = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], root);
   expect(pack.code).toBe(0);
   [packed] = JSON.parse(pack.stdout);
   install = run('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', path.join(work, packed.filename)], work);
