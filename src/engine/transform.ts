@@ -28,6 +28,11 @@ export const Edit = {
 export interface Finding {
   /** Offset in the text the transform was given; the engine turns it into a line. */
   readonly offset: number;
+  /**
+   * What is wrong, then (for a fix) what to do about it in the imperative,
+   * so that it is true in a dry run and after --write alike: `2 adjacent
+   * RUN instructions each add a layer; merge them into one`.
+   */
   readonly message: string;
   readonly edits?: readonly Edit[];
   /** Defaults to the transform's own safety. */

@@ -56,6 +56,7 @@ function describe_(result: FixResult): string {
 /** services builds what the engine hands to transforms, per case (e.g. a build context read from the case's files). */
 export function defineFixtureTests(transform: Transform, services?: (fixture: FixtureCase) => Record<string, unknown>): void {
   const cases = loadFixtures(transform.meta.id);
+  const safeties = new Set<string>();
   describe(`${transform.meta.id} fixtures`, () => {
     test('has both changing and must-not-change cases', () => {
       expect(cases.some((fixture) => fixture.expected !== undefined)).toBe(true);
@@ -64,6 +65,7 @@ export function defineFixtureTests(transform: Transform, services?: (fixture: Fi
     for (const fixture of cases) {
       test(fixture.name, async () => {
         const result = await runTransform(transform, fixture.input, fixture.options, services?.(fixture));
+        for (const change of result.changes) safeties.add(change.safety);
         if (process.env.UPDATE_FIXTURES === '1') {
           if (result.output === fixture.input) {
             if (existsSync(fixture.outputPath)) unlinkSync(fixture.outputPath);
@@ -77,6 +79,13 @@ export function defineFixtureTests(transform: Transform, services?: (fixture: Fi
         const second = await runTransform(transform, result.output, fixture.options, services?.(fixture));
         expect(second.output).toBe(result.output);
         expect(describe_(result)).toMatchSnapshot();
+      });
+    }
+    // Runs after the cases above (jest keeps a file's tests in order): `dockopt list` shows a
+    // safe transform with some unsafe fixes as mixed, so its meta must say so, and only then.
+    if (transform.meta.safety === 'safe') {
+      test('meta.hasUnsafeFixes is set exactly when some fixture gets an unsafe fix', () => {
+        expect(transform.meta.hasUnsafeFixes ?? false).toBe(safeties.has('unsafe'));
       });
     }
   });

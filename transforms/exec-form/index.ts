@@ -91,7 +91,7 @@ function rewriteCmd(doc: DockerfileDocument, instruction: InstructionInfo): Find
   const safety: Safety = risks.length > 0 ? 'unsafe' : 'safe';
   return {
     offset: instruction.start,
-    message: `${purpose('CMD', command, shell)}; written in exec form${risks.length > 0 ? ` (check: ${risks.join('; ')})` : ''}`,
+    message: `${purpose('CMD', command, shell)}; write it in exec form${risks.length > 0 ? ` (check: ${risks.join('; ')})` : ''}`,
     edits: execFormEdits(doc, script, command),
     safety,
   };
@@ -117,7 +117,7 @@ function rewriteEntrypoint(doc: DockerfileDocument, instruction: InstructionInfo
   if (scriptRisk) risks.push(scriptRisk);
   return {
     offset: instruction.start,
-    message: `${purpose('ENTRYPOINT', command, shell)}; written in exec form (check: ${risks.join('; ')})`,
+    message: `${purpose('ENTRYPOINT', command, shell)}; write it in exec form (check: ${risks.join('; ')})`,
     edits: execFormEdits(doc, script, command),
     safety: 'unsafe',
   };
@@ -449,7 +449,7 @@ function rewriteMaintainer(doc: DockerfileDocument, instruction: InstructionInfo
   if (labelled) {
     return {
       offset: instruction.start,
-      message: `MAINTAINER is deprecated and this stage already sets the ${AUTHORS_LABEL} label; MAINTAINER removed (the image config's Author field goes)`,
+      message: `MAINTAINER is deprecated and this stage already sets the ${AUTHORS_LABEL} label; remove MAINTAINER (the image config's Author field goes)`,
       edits: [removeLine(doc, instruction)],
       safety: 'unsafe',
     };
@@ -458,7 +458,7 @@ function rewriteMaintainer(doc: DockerfileDocument, instruction: InstructionInfo
   const value = author.replace(new RegExp(`["$]|${escapeRegExp(doc.escape)}`, 'g'), (char) => `${doc.escape}${char}`);
   return {
     offset: instruction.start,
-    message: `MAINTAINER is deprecated; written as the ${AUTHORS_LABEL} label (the image config's Author field becomes a label)`,
+    message: `MAINTAINER is deprecated; write it as the ${AUTHORS_LABEL} label (the image config's Author field becomes a label)`,
     edits: [Edit.replace(instruction.start, instruction.end, `${keyword} ${AUTHORS_LABEL}="${value}"`)],
     safety: 'unsafe',
   };
@@ -513,7 +513,7 @@ function rewriteAdd(doc: DockerfileDocument, instruction: InstructionInfo): Find
   const keyword = keywordText(doc, instruction) === 'add' ? 'copy' : 'COPY';
   return {
     offset: instruction.start,
-    message: `ADD of local ${sources.length > 1 ? 'sources' : `\`${sources[0]}\``}, which is not an archive or URL, does what COPY does; written as COPY`,
+    message: `ADD of local ${sources.length > 1 ? 'sources' : `\`${sources[0]}\``}, which is not an archive or URL, does what COPY does; write it as COPY`,
     edits: [Edit.replace(span.start, span.end, keyword)],
   };
 }

@@ -250,7 +250,7 @@ function mergeChain(doc: DockerfileDocument, style: JoinStyle, chain: readonly R
   if (lastWrap !== 'none') edits.push(Edit.insert(keptEnd(last, lastWrap), closing(last, lastWrap)));
   return {
     offset: first.instruction.start,
-    message: `${chain.length} adjacent RUN instructions each add a layer; merged into one`,
+    message: `${chain.length} adjacent RUN instructions each add a layer; merge them into one`,
     edits: coalesce(doc.text, edits),
   };
 }

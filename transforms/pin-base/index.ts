@@ -37,7 +37,7 @@ type Plan =
       readonly digest?: string;
       /** What is wrong with the reference now: `is a floating tag`. */
       readonly problem: string;
-      readonly verb: 'pinned' | 'updated';
+      readonly verb: 'pin' | 'update';
       readonly safety: Safety;
     };
 
@@ -184,13 +184,13 @@ async function planTagged(resolver: ImageResolver, reference: ImageReference, wr
   const pin = { kind: 'pin', tag: nextTag, digest: nextDigest } as const;
   switch (reason) {
     case 'newer-patch':
-      return { ...pin, safety: 'unsafe', verb: 'updated', problem: 'has a newer patch release' };
+      return { ...pin, safety: 'unsafe', verb: 'update', problem: 'has a newer patch release' };
     case 'floating':
-      return { ...pin, safety: 'safe', verb: 'pinned', problem: 'is a floating tag' };
+      return { ...pin, safety: 'safe', verb: 'pin', problem: 'is a floating tag' };
     case 'no-exact-match':
-      return { ...pin, safety: 'safe', verb: 'pinned', problem: 'is a floating tag, and no more specific tag points at the same image' };
+      return { ...pin, safety: 'safe', verb: 'pin', problem: 'is a floating tag, and no more specific tag points at the same image' };
     case 'no-digest':
-      return { ...pin, safety: 'safe', verb: 'pinned', problem: 'has no digest' };
+      return { ...pin, safety: 'safe', verb: 'pin', problem: 'has no digest' };
   }
 }
 
@@ -215,8 +215,8 @@ async function planDigested(resolver: ImageResolver, reference: ImageReference, 
   const fresh = await planTagged(resolver, byTag, written, { ...settings, mode: settings.mode === 'version' ? 'both' : settings.mode });
   if (fresh.kind !== 'pin') return fresh;
   if (fresh.tag === tag && fresh.digest === digest) return { kind: 'keep' };
-  if (fresh.digest === digest) return { ...fresh, safety: 'safe', verb: 'pinned', problem: 'has a more specific tag for the pinned image' };
-  return { ...fresh, safety: 'unsafe', verb: 'updated', problem: 'is out of date' };
+  if (fresh.digest === digest) return { ...fresh, safety: 'safe', verb: 'pin', problem: 'has a more specific tag for the pinned image' };
+  return { ...fresh, safety: 'unsafe', verb: 'update', problem: 'is out of date' };
 }
 
 /** The first candidate (in the given order) whose digest is `digest`; a few lookups at a time. */

@@ -134,5 +134,5 @@ function planMounts(context: RunContext, plan: Plan, doc: DockerfileDocument): v
   const directive = syntaxDirectiveEdit(doc);
   if (directive) edits.push(directive);
   const tools = [...new Set(plan.mounts.map((mount) => mount.tool))].join(', ');
-  addStep(plan, 'safe', `cache mounts for ${tools} (${plan.mounts.map((mount) => mount.target).join(', ')}) keep the caches out of the layer and reuse them across builds${directive ? '; `# syntax=docker/dockerfile:1` added for RUN --mount' : ''}`, ...edits);
+  addStep(plan, 'safe', `cache mounts for ${tools} (${plan.mounts.map((mount) => mount.target).join(', ')}) keep the caches out of the layer and reuse them across builds${directive ? '; add `# syntax=docker/dockerfile:1` for RUN --mount' : ''}`, ...edits);
 }

@@ -36,11 +36,11 @@ export function planApk(context: RunContext, plan: Plan): void {
       allUpdatesGone = false;
       continue;
     }
-    allUpdatesGone = removeCommand(plan, context, update, '`apk update` removed (`apk add --no-cache` fetches a fresh index itself)', 'its index stays in the layer') && allUpdatesGone;
+    allUpdatesGone = removeCommand(plan, context, update, 'remove `apk update` (`apk add --no-cache` fetches a fresh index itself)', 'its index stays in the layer') && allUpdatesGone;
   }
   if (!allUpdatesGone) return;
   for (const removal of removals(context)) {
     if (removal.paths.length === 0 || !removal.paths.every((path) => path !== undefined && covers(APK_CACHE, path))) continue;
-    removeCommand(plan, context, removal, `\`${removal.node.text}\` removed (with --no-cache there is nothing to remove)`, 'it is harmless');
+    removeCommand(plan, context, removal, `remove \`${removal.node.text}\` (with --no-cache there is nothing to remove)`, 'it is harmless');
   }
 }

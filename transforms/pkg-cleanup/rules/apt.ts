@@ -96,7 +96,7 @@ function planUpdate(context: RunContext, plan: Plan, calls: readonly Call[], upd
     addNote(plan, at(context, first.node), `\`apt-get update\` not added before \`${first.node.text}\`: ${target.reason}; add the update yourself`);
     return updates.length > 0;
   }
-  const action = `\`apt-get update\` added before ${first.invocation.program} ${first.invocation.subcommand} (lists from an earlier layer are stale or already removed)`;
+  const action = `add \`apt-get update\` before ${first.invocation.program} ${first.invocation.subcommand} (lists from an earlier layer are stale or already removed)`;
   return addStep(plan, 'safe', action, Edit.insert(sourceOffset(context.script, target.start), 'apt-get update && ')) || updates.length > 0;
 }
 
@@ -119,7 +119,7 @@ function planListCleanup(context: RunContext, plan: Plan, calls: readonly Call[]
     return;
   }
   if (!isMounted(context, [APT_LISTS]) && !removedAfter(context, [APT_LISTS], endOfLast([...updates, ...readers]))) {
-    addAppend(plan, 'safe', `rm -rf ${APT_LISTS}/*`, `\`rm -rf ${APT_LISTS}/*\` added at the end of the RUN (the package lists stay in the layer otherwise)`);
+    addAppend(plan, 'safe', `rm -rf ${APT_LISTS}/*`, `add \`rm -rf ${APT_LISTS}/*\` at the end of the RUN (the package lists stay in the layer otherwise)`);
   }
   // apt deletes the .deb files it downloaded (Binary::apt::APT::Keep-Downloaded-Packages "false"); apt-get keeps them,
   // so a rewritten `apt install` keeps that behaviour with an `apt-get clean`.
@@ -127,7 +127,7 @@ function planListCleanup(context: RunContext, plan: Plan, calls: readonly Call[]
     const cleaned = calls.some((call) => CLEANERS.has(call.invocation.subcommand ?? '') && call.node.startIndex > endOfLast(rewrittenInstalls));
     if (!cleaned && !removedAfter(context, [`${APT_ARCHIVES}/archives`], endOfLast(rewrittenInstalls))) {
       plan.safe.append.unshift('apt-get clean');
-      plan.safe.appendActions.unshift('`apt-get clean` added at the end of the RUN (apt removed downloaded .deb files itself, apt-get keeps them)');
+      plan.safe.appendActions.unshift('add `apt-get clean` at the end of the RUN (apt removed downloaded .deb files itself, apt-get keeps them)');
     }
   }
 }
@@ -145,7 +145,7 @@ function planAptCacheMounts(context: RunContext, plan: Plan, calls: readonly Cal
   const why = 'it would empty the apt cache mount on every build';
   for (const call of calls) {
     if (!CLEANERS.has(call.invocation.subcommand ?? '')) continue;
-    removeCommand(plan, context, call, `\`${call.node.text}\` removed (the apt cache now lives in a cache mount)`, why);
+    removeCommand(plan, context, call, `remove \`${call.node.text}\` (the apt cache now lives in a cache mount)`, why);
   }
   for (const removal of removals(context)) {
     const cached = removal.paths.filter((path) => path !== undefined && (covers(APT_LISTS, path) || covers(APT_ARCHIVES, path)));
@@ -154,6 +154,6 @@ function planAptCacheMounts(context: RunContext, plan: Plan, calls: readonly Cal
       addNote(plan, at(context, removal.node), `\`${removal.node.text}\` left in place: ${why} (it also removes other paths)`);
       continue;
     }
-    removeCommand(plan, context, removal, `\`${removal.node.text}\` removed (the apt lists now live in a cache mount)`, why);
+    removeCommand(plan, context, removal, `remove \`${removal.node.text}\` (the apt lists now live in a cache mount)`, why);
   }
 }

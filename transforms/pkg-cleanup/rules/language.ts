@@ -23,7 +23,7 @@ export function planPip(context: RunContext, plan: Plan): void {
     for (const call of installs) {
       for (const option of optionsOf(call.invocation)) {
         if (option.name !== '--no-cache-dir') continue;
-        removeArgument(plan, context, call.invocation.args[option.index].node, `--no-cache-dir removed from ${spelled(call)} (the pip cache now lives in a cache mount)`);
+        removeArgument(plan, context, call.invocation.args[option.index].node, `remove --no-cache-dir from ${spelled(call)} (the pip cache now lives in a cache mount)`);
       }
       if (disabledByEnv(call)) addNote(plan, at(context, call.node), 'PIP_NO_CACHE_DIR is set, so pip will not use the cache mount; drop it to benefit from the mount');
     }
@@ -66,7 +66,7 @@ export function planNpm(context: RunContext, plan: Plan): void {
     addNote(plan, at(context, installs[0].node), '`npm cache clean --force` not added: npm runs only in some branches of this RUN');
     return;
   }
-  addAppend(plan, 'safe', 'npm cache clean --force', '`npm cache clean --force` added at the end of the RUN (npm\'s download cache stays in the layer otherwise)');
+  addAppend(plan, 'safe', 'npm cache clean --force', 'add `npm cache clean --force` at the end of the RUN (npm\'s download cache stays in the layer otherwise)');
 }
 
 const YARN_CACHES = ['/usr/local/share/.cache/yarn', '/root/.cache/yarn', '~/.cache/yarn'];
@@ -99,15 +99,15 @@ export function planYarn(context: RunContext, plan: Plan): void {
   }
   // Unsafe: a Yarn 2+ project can look like Yarn 1 from the Dockerfile (yarnPath in .yarnrc.yml), and there
   // `yarn cache clean` deletes the project's own .yarn/cache that Plug'n'Play loads packages from.
-  addAppend(plan, 'unsafe', 'yarn cache clean', '`yarn cache clean` added at the end of the RUN (with Yarn 2+ this would delete the project\'s .yarn/cache: check the project uses Yarn 1)');
+  addAppend(plan, 'unsafe', 'yarn cache clean', 'add `yarn cache clean` at the end of the RUN (with Yarn 2+ this would delete the project\'s .yarn/cache: check the project uses Yarn 1)');
 }
 
 function removeCacheCleanups(context: RunContext, plan: Plan, cleans: readonly Call[], caches: readonly string[], reason: string): void {
   const why = 'it would empty the cache mount on every build';
-  for (const clean of cleans) removeCommand(plan, context, clean, `\`${clean.node.text}\` removed (${reason})`, why);
+  for (const clean of cleans) removeCommand(plan, context, clean, `remove \`${clean.node.text}\` (${reason})`, why);
   for (const removal of removals(context)) {
     if (removal.paths.length === 0 || !removal.paths.every((path) => path !== undefined && caches.some((cache) => covers(cache, path)))) continue;
-    removeCommand(plan, context, removal, `\`${removal.node.text}\` removed (${reason})`, why);
+    removeCommand(plan, context, removal, `remove \`${removal.node.text}\` (${reason})`, why);
   }
 }
 

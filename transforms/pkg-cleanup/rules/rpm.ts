@@ -60,7 +60,7 @@ export function planRpm(context: RunContext, plan: Plan): void {
       addNote(plan, at(context, fetchers[0].node), `\`${tool} clean all\` not added: ${tool} runs only in some branches of this RUN, so ${tool} may not exist at its end`);
       continue;
     }
-    const action = `\`${tool} clean all\` added at the end of the RUN (the metadata and package cache stay in the layer otherwise)`;
+    const action = `add \`${tool} clean all\` at the end of the RUN (the metadata and package cache stay in the layer otherwise)`;
     addAppend(plan, 'safe', `${tool} clean all`, action);
     // microdnf's cache directory differs between releases; its `clean all` is the documented cleanup.
     if (tool !== 'microdnf') addAppend(plan, 'safe', `rm -rf ${cacheDirOf(tool)}`, action);
@@ -106,16 +106,16 @@ function planZypper(context: RunContext, plan: Plan): void {
     addNote(plan, at(context, fetchers[0].node), '`zypper clean --all` not added: zypper runs only in some branches of this RUN');
     return;
   }
-  addAppend(plan, 'safe', 'zypper clean --all', '`zypper clean --all` added at the end of the RUN (repository metadata and packages stay in the layer otherwise)');
+  addAppend(plan, 'safe', 'zypper clean --all', 'add `zypper clean --all` at the end of the RUN (repository metadata and packages stay in the layer otherwise)');
 }
 
 /** Under --cache-mounts: drop `clean` calls and `rm -rf <cache>` that would empty the mount on every build. */
 function removeCleanups(context: RunContext, plan: Plan, cleans: readonly Call[], caches: readonly string[], reason: string): void {
   const why = 'it would empty the cache mount on every build';
-  for (const clean of cleans) removeCommand(plan, context, clean, `\`${clean.node.text}\` removed (${reason})`, why);
+  for (const clean of cleans) removeCommand(plan, context, clean, `remove \`${clean.node.text}\` (${reason})`, why);
   for (const removal of removals(context)) {
     if (removal.paths.length === 0 || !removal.paths.every((path) => path !== undefined && caches.some((cache) => covers(cache, path)))) continue;
-    removeCommand(plan, context, removal, `\`${removal.node.text}\` removed (${reason})`, why);
+    removeCommand(plan, context, removal, `remove \`${removal.node.text}\` (${reason})`, why);
   }
 }
 
