@@ -138,7 +138,7 @@ async function runPipeline(input: string, firstDoc: DockerfileDocument, engine: 
       const ids = [...new Set([...recent, ...wanted.map((candidate) => candidate.transform.meta.id)])].sort().join(', ');
       throw new DockerfileError(`no fixpoint after ${MAX_PASSES} passes: ${ids} keep rewriting the result (a cycle)`, history.originalLine(wanted[0].finding.offset));
     }
-    let accepted = withoutOverlaps(wanted);
+    let accepted = withoutOverlaps(wanted, doc);
     let next = applyEdits(current, accepted.flatMap((candidate) => candidate.edits));
     let checked = careful ? checkOutput(next, inputScripts) : { doc: new DockerfileDocument(next), invalid: undefined };
     if (checked.invalid !== undefined) {
@@ -313,19 +313,40 @@ function overlaps(a: Edit, b: Edit): boolean {
   return a.start < b.end && b.start < a.end;
 }
 
-/** First come, first served in pipeline order; a fix that collides waits for the next pass. */
-function withoutOverlaps(candidates: readonly Candidate[]): Candidate[] {
+/**
+ * First come, first served in pipeline order; a fix that collides waits for
+ * the next pass. Fixes of two transforms also collide when they edit the same
+ * instruction: each read that instruction's layout (operator style,
+ * indentation) as it was, so the later one waits to see the earlier one's
+ * result (merge-runs joins two RUNs with leading `&&`; pkg-cleanup's cleanup,
+ * appended in the next pass, then continues in that style).
+ */
+function withoutOverlaps(candidates: readonly Candidate[], doc: DockerfileDocument): Candidate[] {
   const taken: Edit[] = [];
+  const editedBy = new Map<number, string>();
   const accepted: Candidate[] = [];
   for (const candidate of candidates) {
     const own = candidate.edits;
     const selfOverlap = own.some((edit, i) => own.some((other, j) => i < j && overlaps(edit, other)));
     if (selfOverlap) continue;
     if (own.some((edit) => taken.some((other) => collides(edit, other)))) continue;
+    const id = candidate.transform.meta.id;
+    const instructions = instructionsTouched(doc, own);
+    if (instructions.some((index) => editedBy.has(index) && editedBy.get(index) !== id)) continue;
     taken.push(...own);
+    for (const index of instructions) if (!editedBy.has(index)) editedBy.set(index, id);
     accepted.push(candidate);
   }
   return accepted;
+}
+
+/** Indexes of the instructions an edit falls in or touches (an edit at an instruction's end touches it). */
+function instructionsTouched(doc: DockerfileDocument, edits: readonly Edit[]): number[] {
+  const touched: number[] = [];
+  for (const [index, instruction] of doc.instructions.entries()) {
+    if (edits.some((edit) => edit.start <= instruction.end && edit.end >= instruction.start)) touched.push(index);
+  }
+  return touched;
 }
 
 export function applyEdits(text: string, edits: readonly Edit[]): string {
