@@ -171,3 +171,58 @@ function replaceWord(ctx: TransformContext, from: string, to: string): Finding[]
   const span = sourceSpan(script, at, at + from.length);
   return [{ offset: instruction.start, message: `${from} to ${to}`, edits: [Edit.replace(span.start, span.end, to)] }];
 }
+
+describe('the net change', () => {
+  const textEdit = (id: string, find: string, replace: string, message: string, unless?: string) =>
+    testTransform(id, (ctx) => {
+      const at = ctx.doc.text.indexOf(find);
+      if (at < 0 || (unless !== undefined && ctx.doc.text.includes(unless))) return [];
+      return [{ offset: at, message, edits: [Edit.replace(at, at + find.length, replace)] }];
+    });
+
+  test('a fix that a later pass rewrote away is not reported; the one that made the final text is', async () => {
+    // Pass 1 joins the RUNs; pass 2 splits them again around a COPY: the join is not in the result.
+    const join = textEdit('join', 'echo a\nRUN echo b', 'echo a && echo b', 'joined');
+    const split = textEdit('split', 'echo a && echo b', 'echo a\nCOPY x /x\nRUN echo b', 'split around a COPY', 'COPY x');
+    const result = await run('FROM a\nRUN echo a\nRUN echo b\n', [join, split]);
+    expect(result.output).toBe('FROM a\nRUN echo a\nCOPY x /x\nRUN echo b\n');
+    expect(result.changes).toEqual([{ transform: 'split', line: 2, message: 'split around a COPY', safety: 'safe' }]);
+  });
+
+  test('two fixes that cancel out are not reported at all', async () => {
+    const there = textEdit('there', 'RUN x', 'RUN y', 'x to y', 'LABEL done');
+    const back = testTransform('back', (ctx) => {
+      const at = ctx.doc.text.indexOf('RUN y');
+      return at < 0 ? [] : [{ offset: at, message: 'y back to x', edits: [Edit.replace(at, at + 5, 'RUN x'), Edit.insert(ctx.doc.text.length, 'LABEL done=1\n')] }];
+    });
+    const result = await run('FROM a\nRUN x\n', [there, back]);
+    expect(result.notes).toEqual([]);
+    expect(result.output).toBe('FROM a\nRUN x\nLABEL done=1\n');
+    // `back` added the LABEL, so it changed the file; `there` left no trace.
+    expect(result.changes.map((change) => change.transform)).toEqual(['back']);
+  });
+
+  test('the same fix made again in a later pass, at the same line, is reported once', async () => {
+    const bang = testTransform('bang', (ctx) => {
+      const at = ctx.doc.text.indexOf('RUN x');
+      if (at < 0 || ctx.doc.text.includes('x!!')) return [];
+      return [{ offset: at, message: 'shout', edits: [Edit.insert(at + 5, '!')] }];
+    });
+    const result = await run('FROM a\nRUN x\n', [bang]);
+    expect(result.output).toBe('FROM a\nRUN x!!\n');
+    expect(result.changes).toEqual([{ transform: 'bang', line: 2, message: 'shout', safety: 'safe' }]);
+  });
+
+  test('fixes of two transforms in one instruction wait for each other: the later one sees the earlier result', async () => {
+    const seen: string[] = [];
+    const first = textEdit('first', 'RUN a', 'RUN a1', 'first', 'a1');
+    const second = testTransform('second', (ctx) => {
+      const run = ctx.doc.instructions.find((instruction) => instruction.keyword === 'RUN')!;
+      seen.push(ctx.doc.text.slice(run.start, run.end));
+      return ctx.doc.text.includes(' b2') ? [] : [{ offset: run.start, message: 'second', edits: [Edit.insert(run.end, ' b2')] }];
+    });
+    const result = await run('FROM a\nRUN a\n', [first, second]);
+    expect(result.output).toBe('FROM a\nRUN a1 b2\n');
+    expect(seen).toEqual(['RUN a', 'RUN a1', 'RUN a1 b2']);
+  });
+});
