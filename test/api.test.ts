@@ -137,6 +137,25 @@ describe('custom transforms', () => {
 });
 
 describe('fixFile and fixFiles', () => {
+  test('read config files as the CLI does, unless told not to; their exclude and the exclude option leave searched files out', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dockopt-api-config-'));
+    mkdirSync(path.join(dir, '.git'));
+    mkdirSync(path.join(dir, 'vendor'));
+    mkdirSync(path.join(dir, 'old'));
+    writeFileSync(path.join(dir, '.dockopt.json'), JSON.stringify({ ignore: ['merge-runs'], exclude: ['vendor/'] }));
+    for (const name of ['Dockerfile', 'vendor/Dockerfile', 'old/Dockerfile']) writeFileSync(path.join(dir, name), MERGEABLE);
+    expect((await fixFile(path.join(dir, 'Dockerfile'))).changed).toBe(false);
+    expect((await fixFile(path.join(dir, 'Dockerfile'), { configFile: false })).changed).toBe(true);
+    const found = async (options: Parameters<typeof fixFiles>[1]) => {
+      const results: FileResult[] = [];
+      for await (const result of fixFiles(dir, options)) results.push(result);
+      return results.map((result) => [path.relative(dir, result.path), result.changed]).sort();
+    };
+    expect(await found({})).toEqual([['Dockerfile', false], ['old/Dockerfile', false]]);
+    expect(await found({ exclude: ['old/'], extendSelect: ['merge-runs'] })).toEqual([['Dockerfile', true]]);
+    expect(await found({ configFile: false })).toEqual([['Dockerfile', true], ['old/Dockerfile', true], ['vendor/Dockerfile', true]]);
+  });
+
   test('fixFile reports and, with write, replaces the file', async () => {
     const dir = tree({ Dockerfile: MERGEABLE });
     const file = path.join(dir, 'Dockerfile');

@@ -277,8 +277,11 @@ describe('the README', () => {
   const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
 
   test('its quick start works as written: a dry run, review, then --write', () => {
-    const block = /## Quick start[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1];
-    const commands = block.split('\n').filter((line) => line.startsWith('dockopt '));
+    const section = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('\n## ', readme.indexOf('## Quick start') + 1));
+    const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1]);
+    // The install line is what test/package-install.test.ts does; the steps after it run here.
+    expect(blocks[0]).toContain('npm pack && npm install -g ./dockopt-*.tgz');
+    const commands = blocks[1].split('\n').filter((line) => line.startsWith('dockopt '));
     expect(commands.map((command) => command.replace(/\s+#.*$/, ''))).toEqual(['dockopt fix .', 'dockopt fix --check .', 'dockopt fix --write .', 'dockopt fix --check .']);
     const dir = tree({ Dockerfile: APT });
     const codes = commands.map((command) => dockopt(command.replace(/\s+#.*$/, '').split(' ').slice(1), { cwd: dir }).code);

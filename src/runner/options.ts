@@ -31,7 +31,7 @@ export interface DockoptConfig {
   readonly unsafeFixes?: boolean;
   /** Shorthand (--unsafe): the unsafe transforms join the default set, and unsafe fixes apply. */
   readonly unsafe?: boolean;
-  /** Paths to leave out when directories are searched, as .gitignore patterns (--exclude); relative to the config file's directory. */
+  /** Paths to leave out when directories are searched, as .gitignore patterns (--exclude): in a config file relative to its directory, as an option relative to each directory searched. */
   readonly exclude?: readonly string[];
   /** pin-base: pin the exact version tag, the digest, or both (--pin; default 'both'). */
   readonly pin?: PinMode;

@@ -38,19 +38,19 @@ export async function discoverFiles(paths: readonly string[], exclude: readonly 
   const files: string[] = [];
   const missing: string[] = [];
   const explicit = new Set<string>();
-  // --exclude patterns are .gitignore patterns relative to the current directory.
-  const excluded: IgnoreLayer[] = exclude.length > 0 ? [{ base: process.cwd(), matcher: ignore().add([...exclude]) }] : [];
+  // --exclude patterns are .gitignore patterns relative to each directory searched.
+  const excludedUnder = (base: string): IgnoreLayer[] => (exclude.length > 0 ? [{ base, matcher: ignore().add([...exclude]) }] : []);
   for (const given of paths) {
     let stats: Stats;
     try {
       stats = await fs.stat(given);
     } catch {
-      const matched = isGlob(given) ? await expandGlob(given, excluded) : [];
+      const matched = isGlob(given) ? await expandGlob(given, excludedUnder) : [];
       if (matched.length > 0) files.push(...matched);
       else missing.push(given);
       continue;
     }
-    if (stats.isDirectory()) files.push(...(await walk(given, [...excluded, ...(await enclosingIgnores(given))], isDockerfileName)));
+    if (stats.isDirectory()) files.push(...(await walk(given, [...excludedUnder(given), ...(await enclosingIgnores(given))], isDockerfileName)));
     else {
       // A file named on the command line is processed, whatever the patterns say (as in Ruff and Prettier).
       files.push(given);
@@ -71,7 +71,7 @@ function isGlob(given: string): boolean {
   return GLOB_CHARACTERS.test(given);
 }
 
-async function expandGlob(pattern: string, excluded: readonly IgnoreLayer[]): Promise<string[]> {
+async function expandGlob(pattern: string, excludedUnder: (base: string) => IgnoreLayer[]): Promise<string[]> {
   const segments = pattern.split('/');
   const firstGlob = segments.findIndex((segment) => GLOB_CHARACTERS.test(segment));
   const base = segments.slice(0, firstGlob).join('/') || (pattern.startsWith('/') ? '/' : '.');
@@ -81,7 +81,7 @@ async function expandGlob(pattern: string, excluded: readonly IgnoreLayer[]): Pr
   } catch {
     return [];
   }
-  return walk(base, [...excluded, ...(await enclosingIgnores(base))], (_name, full) => matcher.test(path.relative(base, full).split(path.sep).join('/')));
+  return walk(base, [...excludedUnder(base), ...(await enclosingIgnores(base))], (_name, full) => matcher.test(path.relative(base, full).split(path.sep).join('/')));
 }
 
 /** A glob over `/`-separated relative paths: `**` any directories, `*` and `?` within a name, `[…]` and `{a,b}`. */
