@@ -265,6 +265,22 @@ describe('4. output details reviewers notice', () => {
     expect(dockopt(['fix', '--color=never', '.'], { cwd: dir, env: { FORCE_COLOR: '1' } }).stdout).not.toContain('\u001b[');
   });
 
+  test('on a terminal the progress bar fits its width, says "would change", and each file is printed as it is done, not in one dump after the bar', () => {
+    const files: Record<string, string> = {};
+    for (let index = 0; index < 210; index++) files[`svc-${String(index).padStart(3, '0')}/Dockerfile`] = MERGEABLE;
+    const dir = tree(files);
+    // script(1) gives the command a terminal of 70 columns.
+    const result = spawnSync('script', ['-qec', `stty cols 70; ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} fix .`, '/dev/null'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1' } });
+    expect(result.status).toBe(0);
+    const output = result.stdout;
+    const draws = [...output.matchAll(/\r(\[[#.]+\][^\r\u001b]*)\u001b\[K/g)].map((match) => match[1]);
+    expect(draws[0]).toBe(`[${'.'.repeat(29)}] 0/210 files, 0 would change, 0 errors`);
+    for (const draw of draws) expect(draw.length).toBeLessThan(70);
+    // The first diff comes before the bar's last drawing: the files are printed while the bar runs.
+    expect(output.indexOf('--- a/svc-000/Dockerfile')).toBeLessThan(output.lastIndexOf(draws.at(-1)!));
+    expect(output.trimEnd().endsWith('210 files scanned, 210 would change, 210 fixes, 0 errors')).toBe(true);
+  });
+
   test('a .dockerignore is not counted as a scanned Dockerfile', () => {
     const dir = tree({ Dockerfile: MERGEABLE, '.git/HEAD': 'x\n' });
     const result = dockopt(['fix', '--unsafe', '.'], { cwd: dir });
