@@ -76,12 +76,12 @@ describe('action.yml', () => {
   test('the check step writes a SARIF log of what would change and its exit code; the last step decides the outcome', () => {
     const repo = tree({ 'svc/Dockerfile': MERGEABLE, 'web/Dockerfile': CLEAN, 'legacy/Dockerfile': MERGEABLE });
     const outputs: Record<string, string> = {};
-    const check = runStep(step('dockopt fix --check --format sarif'), { paths: 'svc web legacy', args: '--exclude legacy/' }, outputs, repo);
+    const check = runStep(step('dockopt fix --check --format sarif'), { paths: 'svc web .', args: '--exclude legacy/' }, outputs, repo);
     expect(check.code).toBe(0);
     expect(outputs['exit-code']).toBe('1');
     const log = JSON.parse(readFileSync(path.join(repo, 'dockopt.sarif'), 'utf8'));
     expect(log.version).toBe('2.1.0');
-    // Named directories are searched (legacy is given, but as a directory its Dockerfile is excluded).
+    // Both inputs are lists: three paths, and an option with its value (legacy/ is left out of the search of `.`).
     expect(log.runs[0].results.map((result: { ruleId: string; locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }) => [result.ruleId, result.locations[0].physicalLocation.artifactLocation.uri])).toEqual([['merge-runs', 'svc/Dockerfile']]);
     expect(runStep(step('Exit code'), {}, outputs, repo).code).toBe(0);
     expect(runStep(step('Exit code'), { 'fail-on-changes': 'true' }, outputs, repo).code).toBe(1);
