@@ -52,6 +52,13 @@ describe('npm pack', () => {
     expect(files.filter((file) => file.endsWith('.map'))).toEqual([]);
   });
 
+  test('the shipped grammar is the pinned tree-sitter-bash release\'s WASM, byte for byte (what the tests parse with from the sources)', () => {
+    const shipped = readFileSync(path.join(root, 'dist', 'grammar', 'tree-sitter-bash.wasm'));
+    const pinned = readFileSync(path.join(root, 'node_modules', 'tree-sitter-bash', 'tree-sitter-bash.wasm'));
+    expect(shipped.equals(pinned)).toBe(true);
+    expect((JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['tree-sitter-bash']).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
   test('no shipped module points at a source map or source that is not shipped', () => {
     const files = new Set(packed.files.map((file) => file.path));
     const dangling: string[] = [];
