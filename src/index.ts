@@ -4,6 +4,7 @@ export { fixText, fixFile, fixFiles, listTransforms, formatDiff, type FixFileOpt
 export { createRegistryResolver, validateConfig, type DockoptConfig, type DockoptOptions, type PinMode } from './runner/options.js';
 export { loadTransform } from './runner/custom-transforms.js';
 export { decodeDockerfile } from './runner/runner.js';
+export { DEFAULT_MAX_FILE_BYTES } from './runner/limits.js';
 export { DockoptError, type Diagnostic, type DockoptErrorCode } from './engine/errors.js';
 export type { Change, FileResult, FileStatus, TextResult } from './engine/results.js';
 export { defineTransform, Edit, type Finding, type Safety, type Transform, type TransformContext, type TransformDocs, type TransformMeta, type TransformOptions } from './engine/transform.js';

@@ -1,17 +1,23 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clearConfigCache, configForFile, createConfigCache, type ConfigLookupOptions } from '../src/runner/config.js';
 import { DockoptError } from '../src/engine/errors.js';
+import { rejection } from './helpers/errors.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'data', 'config');
 const discovery = path.join(fixtures, 'discovery');
 const overridesDir = path.join(fixtures, 'overrides');
 const invalid = path.join(fixtures, 'invalid');
 
-/** Every lookup in the fixtures stops at the fixture root: the repository's own package.json is not part of the test. */
-const lookup = (file: string, options: ConfigLookupOptions = {}) => configForFile(file, { stopAt: fixtures, cache: createConfigCache(), ...options });
+/**
+ * Every lookup in the fixtures stops at the fixture root: the repository's own package.json is not part of the test.
+ * The fixtures hold registry settings and transforms, so they are read as trusted (--trust-config); the rules for
+ * untrusted configs have their own tests below.
+ */
+const lookup = (file: string, options: ConfigLookupOptions = {}) => configForFile(file, { stopAt: fixtures, cache: createConfigCache(), trust: true, ...options });
 
 async function configError(file: string, options: ConfigLookupOptions = {}): Promise<DockoptError> {
   try {
@@ -182,11 +188,43 @@ describe('search boundaries and caching (temporary trees)', () => {
     expect((await configForFile(inRepo, { cache: createConfigCache() })).config).toEqual({ pin: 'version' });
   });
 
-  test('the search stops at stopAt', async () => {
+  test('the search stops at stopAt, even inside a repository', async () => {
+    write('.git/HEAD', 'ref: refs/heads/main\n');
     write('.dockopt.json', '{ "pin": "digest" }');
     const dockerfile = path.join(root, 'a', 'b', 'Dockerfile');
     expect((await configForFile(dockerfile, { cache: createConfigCache() })).config).toEqual({ pin: 'digest' });
     expect((await configForFile(dockerfile, { cache: createConfigCache(), stopAt: path.join(root, 'a') })).config).toEqual({});
+  });
+
+  test('outside a repository the search stops at the starting directory (default: the Dockerfile\'s own)', async () => {
+    // The repro of issue 16: a config in a shared parent (such as /tmp) must not apply to the trees below it.
+    write('.dockopt.json', '{ "unsafe": true }');
+    const dockerfile = path.join(root, 'project', 'svc', 'Dockerfile');
+    expect((await configForFile(dockerfile, { cache: createConfigCache() })).config).toEqual({});
+    expect((await configForFile(dockerfile, { cache: createConfigCache(), startDirectory: path.join(root, 'project') })).config).toEqual({});
+    write('project/.dockopt.json', '{ "pin": "version" }');
+    expect((await configForFile(dockerfile, { cache: createConfigCache(), startDirectory: path.join(root, 'project') })).config).toEqual({ pin: 'version' });
+    // A starting directory the Dockerfile is not under (a file named from elsewhere) bounds nothing: its own directory does.
+    expect((await configForFile(dockerfile, { cache: createConfigCache(), startDirectory: path.join(root, 'other') })).config).toEqual({});
+  });
+
+  test('never above the home directory, repository or not', async () => {
+    write('.git/HEAD', 'ref: refs/heads/main\n');
+    write('.dockopt.json', '{ "unsafe": true }');
+    const home = path.join(root, 'home', 'user');
+    const dockerfile = path.join(home, 'project', 'Dockerfile');
+    expect((await configForFile(dockerfile, { cache: createConfigCache(), homeDirectory: home, startDirectory: root })).config).toEqual({});
+    expect((await configForFile(dockerfile, { cache: createConfigCache(), homeDirectory: path.join(root, 'elsewhere'), startDirectory: root })).config).toEqual({ unsafe: true });
+  });
+
+  test('a .git owned by another user makes no repository root (as git\'s safe.directory)', async () => {
+    if (process.getuid?.() !== 0) return; // only root can hand a file to another user
+    write('.dockopt.json', '{ "unsafe": true }');
+    write('.git/HEAD', 'ref: refs/heads/main\n');
+    const dockerfile = path.join(root, 'project', 'Dockerfile');
+    expect((await configForFile(dockerfile, { cache: createConfigCache() })).config).toEqual({ unsafe: true });
+    chownSync(path.join(root, '.git'), 4242, 4242);
+    expect((await configForFile(dockerfile, { cache: createConfigCache() })).config).toEqual({});
   });
 
   test('an unrelated package.json that does not parse is passed over; one that mentions dockopt is an error', async () => {
@@ -227,6 +265,96 @@ describe('search boundaries and caching (temporary trees)', () => {
     const error = await configForFile(path.join(root, 'Dockerfile'), { cache: createConfigCache(), stopAt: root }).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'INVALID_CONFIG', line: 3 });
     expect((error as Error).message).toContain('.dockopt.json:3:3: unknown key "cacheMount" (did you mean "cacheMounts"?)');
+  });
+});
+
+describe('trust: a config found in the scanned tree is data, never code or network settings', () => {
+  let root: string;
+  const write = (relative: string, text: string) => {
+    const file = path.join(root, relative);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, text);
+    return file;
+  };
+  const found = (options: ConfigLookupOptions = {}) => configForFile(path.join(root, 'Dockerfile'), { cache: createConfigCache(), ...options });
+  const refusal = (options: ConfigLookupOptions = {}) => rejection(found(options));
+
+  beforeEach(() => {
+    root = mkdtempSync(path.join(tmpdir(), 'dockopt-trust-'));
+    write('.git/HEAD', 'ref: refs/heads/main\n');
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  test('"transforms" in a found .dockopt.json or package.json is refused at its line, naming the ways to opt in', async () => {
+    write('.dockopt.json', '{\n  "skip": ["merge-runs"],\n  "transforms": ["./pwn.mjs"]\n}\n');
+    const error = await refusal();
+    expect(error).toMatchObject({ code: 'INVALID_CONFIG', file: path.join(root, '.dockopt.json'), line: 3 });
+    expect(error.message).toContain('.dockopt.json:3:3: "transforms" loads code, which a config file found in the scanned tree may not do; name this file with --config, or pass --trust-config');
+    rmSync(path.join(root, '.dockopt.json'));
+    write('package.json', JSON.stringify({ name: 'x', dockopt: { transforms: ['file:///abs/elsewhere.mjs'] } }, null, 2));
+    expect(await refusal()).toMatchObject({ code: 'INVALID_CONFIG', line: 4 });
+  });
+
+  test.each([
+    ['registryMirrors', '{ "docker.io": "http://attacker:5002" }'],
+    ['insecureRegistries', '["attacker:5002"]'],
+    ['registryAllow', '["attacker:5002"]'],
+    ['cacheDir', '"/somewhere/else"'],
+    ['offline', 'true'],
+  ])('"%s" in a found config is refused: registry settings come from the command line, the environment or a trusted config', async (key, value) => {
+    write('.dockopt.json', `{ "overrides": [{ "files": ["**"], "${key}": ${value} }] }`);
+    const error = await refusal();
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(error.message).toMatch(new RegExp(`"${key}" is a registry setting .*may not do`));
+  });
+
+  test('a found config cannot turn on the network by naming pin-base', async () => {
+    write('.dockopt.json', '{ "only": ["merge-runs", "pin-base"] }');
+    const error = await refusal();
+    expect(error).toMatchObject({ code: 'INVALID_CONFIG', line: 1 });
+    expect(error.message).toContain('"only" names pin-base, which contacts registries: a config file found in the scanned tree cannot turn on the network; name it on the command line (--extend-select pin-base)');
+    write('.dockopt.json', '{ "skip": ["pin-base"], "unsafe": true, "pin": "digest", "runtimeBase": "debian:bookworm-slim" }');
+    expect((await found()).config).toEqual({ skip: ['pin-base'], unsafe: true, pin: 'digest', runtimeBase: 'debian:bookworm-slim' });
+  });
+
+  test('--trust-config accepts all of it, but transforms must stay inside the repository', async () => {
+    write('tools/own.mjs', 'export default {};\n');
+    write('.dockopt.json', JSON.stringify({ only: ['pin-base'], registryMirrors: { 'docker.io': 'https://mirror.example' }, transforms: ['./tools/own.mjs'] }));
+    expect((await found({ trust: true })).config).toEqual({ only: ['pin-base'], registryMirrors: { 'docker.io': 'https://mirror.example' }, transforms: [path.join(root, 'tools', 'own.mjs')] });
+    for (const outside of ['/abs/elsewhere.mjs', 'file:///abs/elsewhere.mjs', '../elsewhere.mjs']) {
+      write('.dockopt.json', JSON.stringify({ transforms: [outside] }));
+      const error = await refusal({ trust: true });
+      expect(error.message).toContain(`"transforms" entry ${JSON.stringify(outside)} leads outside`);
+    }
+    // A symlink inside the repository that points out of it leaves it too.
+    symlinkSync('/etc', path.join(root, 'tools', 'escape'));
+    write('.dockopt.json', JSON.stringify({ transforms: ['./tools/escape/passwd'] }));
+    expect((await refusal({ trust: true })).message).toContain('leads outside');
+  });
+
+  test('a named config (--config) is trusted wherever its transforms are', async () => {
+    const file = write('elsewhere/shared.json', JSON.stringify({ transforms: ['/opt/team/transform.mjs'], cacheDir: '/var/cache/dockopt' }));
+    expect((await found({ explicitConfigPath: file })).config).toEqual({ transforms: ['/opt/team/transform.mjs'], cacheDir: '/var/cache/dockopt' });
+  });
+
+  test('a config file that is a FIFO, a device or huge is an error, never a hang', async () => {
+    execFileSync('mkfifo', [path.join(root, '.dockopt.json')]);
+    expect((await refusal()).message).toContain('.dockopt.json: cannot read config file: not a regular file (a FIFO)');
+    rmSync(path.join(root, '.dockopt.json'));
+    symlinkSync('/dev/zero', path.join(root, '.dockoptrc'));
+    expect((await refusal()).message).toMatch(/\.dockoptrc: the config file is a symlink to \/dev\/zero, outside .*: not read/);
+    rmSync(path.join(root, '.dockoptrc'));
+    // A package.json that leads out of the tree is passed over: whether it holds a config cannot be known without reading it.
+    symlinkSync('/dev/zero', path.join(root, 'package.json'));
+    expect((await found()).config).toEqual({});
+    rmSync(path.join(root, 'package.json'));
+    write('.dockopt.json', `{ "skip": [${'"merge-runs", '.repeat(100_000)}"merge-runs"] }`);
+    expect((await refusal()).message).toContain('cannot read config file: 1.3 MiB, larger than the 1 MiB');
+  });
+
+  test('JSON nested thousands deep is an error at its line, not a stack overflow', async () => {
+    write('.dockopt.json', `{ "overrides": ${'['.repeat(50_000)}`);
+    expect((await refusal()).message).toContain('invalid JSON: nested more than 64 levels deep');
   });
 });
 

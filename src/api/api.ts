@@ -1,12 +1,12 @@
 // The library API: what scripts call, and what the CLI itself is built on.
 // Importing it does nothing; work (and the bash grammar's loading) starts
 // with the first fix.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { directoryBuildContext } from '../runner/directory-context.js';
 import { DockoptError, throwIfAborted, type Diagnostic } from '../engine/errors.js';
 import { configForFile, createConfigCache, type ConfigCache } from '../runner/config.js';
-import { FILES_OPTIONS, selectionRequest, prepareRun, validateOptions, WRITE_OPTION, type DockoptConfig, type DockoptOptions } from '../runner/options.js';
+import { FILES_OPTIONS, selectionRequest, prepareRun, validateOptions, WRITE_OPTION, type DockoptConfig, type DockoptOptions, type UntrustedConfig } from '../runner/options.js';
+import { isWithin, MAX_SIDE_FILE_BYTES, readRegularFileIfPresent, realPathOf } from '../runner/read.js';
 import { unifiedDiff } from '../report/report.js';
 import type { FileResult, TextResult } from '../engine/results.js';
 import { decodeDockerfile, discoverFiles, isExcluded, processAndWrite, processFiles, processText, unreadable, writeAtomically } from '../runner/runner.js';
@@ -24,6 +24,14 @@ export interface FixFileOptions extends DockoptOptions {
    * option (below) and the other options (above).
    */
   readonly configFile?: boolean | string;
+  /**
+   * A config file found by the search (configFile: true) belongs to the
+   * scanned repository and is data only: it may not load transforms, choose
+   * registry settings or turn on a transform that asks a registry. true (the
+   * CLI's --trust-config) lifts that, for trees you control. A config named
+   * with a path is always trusted.
+   */
+  readonly trustConfig?: boolean;
 }
 
 export interface FixFilesOptions extends FixFileOptions {
@@ -49,17 +57,42 @@ export async function fixText(text: string, options: DockoptOptions = {}): Promi
 /** Fixes one file (and with `write`, replaces it). Problems with the file are in the result's `errors`. */
 export async function fixFile(file: string, options: FixFileOptions = {}): Promise<FileResult> {
   if (typeof file !== 'string' || file === '') throw new DockoptError('INVALID_OPTIONS', 'fixFile takes a file path');
-  const { configFile = true, ...checked } = validateOptions<FixFileOptions>(options, WRITE_OPTION);
-  const { config } = await lookupConfig(file, configFile, createConfigCache());
-  const run = await prepareRun(withConfigFile(checked, config));
+  const { configFile = true, trustConfig, ...checked } = validateOptions<FixFileOptions>(options, WRITE_OPTION);
+  const found = await lookupConfig(file, { configFile, trustConfig, startDirectory: path.dirname(path.resolve(file)) }, createConfigCache());
+  const run = await prepareWithConfig(checked, found);
   throwIfAborted(run.signal);
-  return processAndWrite(file, run.engine, checked.write ?? false);
+  return processAndWrite(file, run.engine, { write: checked.write ?? false, maxFileBytes: run.maxFileBytes });
 }
 
-async function lookupConfig(file: string, configFile: boolean | string | undefined, cache: ConfigCache): Promise<{ config: DockoptConfig; sources: readonly string[]; configFile?: string }> {
-  if (configFile === false) return { config: {}, sources: [] };
-  const resolved = await configForFile(file, { explicitConfigPath: typeof configFile === 'string' ? configFile : undefined, cache });
-  return { config: resolved.config, sources: resolved.sources, configFile: resolved.file };
+interface ConfigChoice {
+  readonly configFile: boolean | string | undefined;
+  readonly trustConfig: boolean | undefined;
+  /** Where the search for this file started (see ConfigLookupOptions.startDirectory). */
+  readonly startDirectory?: string;
+}
+
+interface FoundConfig {
+  readonly config: DockoptConfig;
+  readonly sources: readonly string[];
+  readonly configFile?: string;
+  /** False for a config found by the search without trustConfig: data only. */
+  readonly trusted: boolean;
+}
+
+async function lookupConfig(file: string, choice: ConfigChoice, cache: ConfigCache): Promise<FoundConfig> {
+  const { configFile, trustConfig } = choice;
+  if (configFile === false) return { config: {}, sources: [], trusted: true };
+  const explicit = typeof configFile === 'string';
+  const resolved = await configForFile(file, { explicitConfigPath: explicit ? configFile : undefined, cache, trust: trustConfig ?? false, startDirectory: choice.startDirectory });
+  return { config: resolved.config, sources: resolved.sources, configFile: resolved.file, trusted: explicit || (trustConfig ?? false) };
+}
+
+/** A trusted config joins `options.config`; an untrusted one is handed to prepareRun on its own, which keeps it from turning on the network. */
+function prepareWithConfig<T extends DockoptOptions>(options: T, found: FoundConfig) {
+  if (Object.keys(found.config).length === 0) return prepareRun(options);
+  if (found.trusted) return prepareRun(withConfigFile(options, found.config));
+  const untrusted: UntrustedConfig = { config: found.config, source: found.configFile ?? found.sources[0] ?? 'config file' };
+  return prepareRun(options, untrusted);
 }
 
 function isExcludedByConfig(file: string, config: DockoptConfig, configFile: string | undefined): boolean {
@@ -85,28 +118,31 @@ export async function* fixFiles(globOrPaths: string | readonly string[], options
   if (!Array.isArray(paths) || !paths.every((item) => typeof item === 'string' && item !== '')) {
     throw new DockoptError('INVALID_OPTIONS', 'fixFiles takes a path or glob, or a list of them');
   }
-  const { onDiscovered, jobs, configFile = true, ...checked } = validateOptions<FixFilesOptions>(options, FILES_OPTIONS);
+  const { onDiscovered, jobs, configFile = true, trustConfig, ...checked } = validateOptions<FixFilesOptions>(options, FILES_OPTIONS);
   const discovered = await discoverFiles(paths, [...(checked.exclude ?? []), ...(checked.config?.exclude ?? [])]);
   const { missing } = discovered;
   // Files that share a config file (and override set) share one run, so a migration over a
   // few repositories prepares a few runs, each spread over the worker threads.
   const cache = createConfigCache();
-  const groups = new Map<string, { config: DockoptConfig; files: string[]; indexes: number[] }>();
+  const groups = new Map<string, { found: FoundConfig; config: DockoptConfig; files: string[]; indexes: number[] }>();
   // Looked up all at once: the cache shares each directory's answer, and the reads overlap.
-  const found = await Promise.all(discovered.files.map(async (file) => ({ file, ...(await lookupConfig(file, configFile, cache)) })));
+  const found = await Promise.all(
+    discovered.files.map(async (file) => ({ file, ...(await lookupConfig(file, { configFile, trustConfig, startDirectory: discovered.startDirectories.get(file) }, cache)) })),
+  );
   // A config file's exclude leaves out what a directory search found under it; a file named explicitly stays.
   const kept = found.filter((entry) => discovered.explicit.has(entry.file) || !isExcludedByConfig(entry.file, entry.config, entry.configFile));
   const files = kept.map((entry) => entry.file);
-  for (const [index, { file, config, sources }] of kept.entries()) {
+  for (const [index, entry] of kept.entries()) {
+    const { file, config, sources } = entry;
     const key = sources.join('\n');
     let group = groups.get(key);
-    if (!group) groups.set(key, (group = { config, files: [], indexes: [] }));
+    if (!group) groups.set(key, (group = { found: entry, config, files: [], indexes: [] }));
     group.files.push(file);
     group.indexes.push(missing.length + index);
   }
-  if (groups.size === 0) groups.set('', { config: {}, files: [], indexes: [] });
+  if (groups.size === 0) groups.set('', { found: { config: {}, sources: [], trusted: true }, config: {}, files: [], indexes: [] });
   // Every run is prepared before the first result, so option and config errors reject the first iteration.
-  const runs = await Promise.all([...groups.values()].map(async (group) => ({ group, run: await prepareRun(withConfigFile(checked, group.config)) })));
+  const runs = await Promise.all([...groups.values()].map(async (group) => ({ group, run: await prepareWithConfig(checked, group.found) })));
   throwIfAborted(checked.signal);
   const contexts = contextRuns(groups.values(), checked);
   onDiscovered?.(missing.length + files.length + contexts.length);
@@ -115,14 +151,14 @@ export async function* fixFiles(globOrPaths: string | readonly string[], options
   // The context transforms read the Dockerfiles as fixed, so they wait for them.
   const fixedTexts = new Map<string, string | undefined>();
   for (const { group, run } of runs) {
-    for await (const result of processFiles(group.files, run.engine, { write, workerPlan: run.workerPlan(write), signal: run.signal, jobs })) {
+    for await (const result of processFiles(group.files, run.engine, { write, maxFileBytes: run.maxFileBytes, workerPlan: run.workerPlan(write), signal: run.signal, jobs })) {
       if (contexts.length > 0) fixedTexts.set(group.files[result.index], result.output);
       yield { ...result, index: group.indexes[result.index] };
     }
   }
   for (const [offset, context] of contexts.entries()) {
     throwIfAborted(checked.signal);
-    yield { ...(await runContextTransforms(context, fixedTexts, write)), index: missing.length + files.length + offset };
+    yield { ...(await runContextTransforms(context, fixedTexts, write, discovered.roots)), index: missing.length + files.length + offset };
   }
 }
 
@@ -166,20 +202,26 @@ function contextRuns(groups: Iterable<{ config: DockoptConfig; files: readonly s
  * Dockerfile with its own `<name>.dockerignore` is built with that file, so
  * it neither shapes nor is served by the shared one.
  */
-async function runContextTransforms(run: ContextRun, fixedTexts: ReadonlyMap<string, string | undefined>, write: boolean): Promise<Omit<FileResult, 'index'>> {
+async function runContextTransforms(run: ContextRun, fixedTexts: ReadonlyMap<string, string | undefined>, write: boolean, roots: readonly string[]): Promise<Omit<FileResult, 'index'>> {
   const file = path.join(run.directory, '.dockerignore');
   const context = directoryBuildContext(run.directory);
   const notes: Diagnostic[] = [];
   const note = (transform: string, message: string, unsafeFixSkipped = false) => notes.push({ line: 1, message, severity: 'note', transform, ...(unsafeFixSkipped && { unsafeFixSkipped }) });
   const kind = 'dockerignore' as const;
+  const readError = (message: string): Omit<FileResult, 'index'> => ({ path: file, kind, status: 'error', changed: false, changes: [], notes: [], errors: [{ line: 1, message, severity: 'error', code: 'READ_ERROR' }], written: false });
+  // Nobody named the .dockerignore: a symlink that leads out of the tree searched is not followed (nor written through).
+  const real = realPathOf(file);
+  if (real !== undefined && !roots.some((root) => isWithin(real, root))) return readError(`left alone: a symlink to ${real}, outside the directories searched`);
   let existing: string | undefined;
   try {
-    const decoded = decodeDockerfile(readFileSync(file));
-    if ('error' in decoded) return { path: file, kind, status: 'error', changed: false, changes: [], notes: [], errors: [{ line: 1, message: decoded.error, severity: 'error', code: 'READ_ERROR' }], written: false };
-    existing = decoded.text;
+    const bytes = readRegularFileIfPresent(file, MAX_SIDE_FILE_BYTES);
+    if (bytes !== undefined) {
+      const decoded = decodeDockerfile(bytes);
+      if ('error' in decoded) return readError(decoded.error);
+      existing = decoded.text;
+    }
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') return { path: file, kind, status: 'error', changed: false, changes: [], notes: [], errors: [{ line: 1, message: `cannot read: ${code ?? (error as Error).message}`, severity: 'error', code: 'READ_ERROR' }], written: false };
+    return readError(`cannot read: ${(error as Error).message}`);
   }
   const input = existing ?? '';
   let output = input;

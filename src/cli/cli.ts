@@ -4,7 +4,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createProgress } from '../report/progress.js';
-import { configForFile, decodeDockerfile, docsMarkdown, DockoptError, fixFiles, fixText, listTransforms, loadTransform, type DockoptOptions, type FileResult, type FixFileOptions, type TransformInfo } from '../index.js';
+import { configForFile, decodeDockerfile, DEFAULT_MAX_FILE_BYTES, docsMarkdown, DockoptError, fixFiles, fixText, listTransforms, loadTransform, type DockoptOptions, type FileResult, type FixFileOptions, type TransformInfo } from '../index.js';
 import { checkLine, colorizeDiff, jsonReport, messageLines, noteLines, statisticsLines, summarize, summaryLine, unifiedDiff, unsafeHintLine, useColor, type ColorChoice, type FileReport, type LocatedError } from '../report/report.js';
 import type { BuilderName } from '../verify/verify.js';
 
@@ -68,10 +68,13 @@ const TRANSFORM_SELECTION_OPTIONS = {
   transform: TRANSFORM_OPTION,
 } as const;
 
-/** --config / --no-config-lookup, for the commands that fix files (fix, verify). */
+/** --config / --no-config-lookup / --trust-config and the per-file limits, for the commands that fix files (fix, verify). */
 const CONFIG_OPTIONS = {
-  config: { type: 'string', describe: 'Use this config file for every Dockerfile instead of the nearest .dockopt.json, .dockoptrc or package.json "dockopt" above each' },
+  config: { type: 'string', describe: 'Use this config file for every Dockerfile instead of the nearest .dockopt.json, .dockoptrc or package.json "dockopt" above each; a named file is trusted' },
   'config-lookup': { type: 'boolean', default: true, describe: 'Look for config files (--no-config-lookup: use none)' },
+  'trust-config': { type: 'boolean', default: false, describe: 'Let config files found in the tree load transforms, choose registry settings and turn on network transforms (only for trees you control)' },
+  timeout: { type: 'number', describe: 'Seconds one Dockerfile may take; a slower one is left untouched with an error [default: 10]' },
+  'max-file-size': { type: 'string', describe: 'Largest Dockerfile read, in bytes (or with K or M: 512K, 8M) [default: 4M]' },
 } as const;
 
 interface TransformSelectionArguments {
@@ -94,6 +97,9 @@ interface TransformSelectionArguments {
   verbose?: boolean;
   config?: string;
   'config-lookup'?: boolean;
+  'trust-config'?: boolean;
+  timeout?: number;
+  'max-file-size'?: string;
 }
 
 /** The API options the shared flags stand for. */
@@ -125,6 +131,21 @@ function dockoptOptionsFrom(args: TransformSelectionArguments, io: CliIo): Docko
 function configFileChoice(args: TransformSelectionArguments): boolean | string {
   if (args.config !== undefined) return args.config;
   return args['config-lookup'] !== false;
+}
+
+/** The options of the commands that read Dockerfiles from disk: which config applies and how far to trust it, and the per-file limits. */
+function fileOptionsFrom(args: TransformSelectionArguments): Pick<FixFileOptions, 'configFile' | 'trustConfig' | 'timeout' | 'maxFileSize'> {
+  if (args.timeout !== undefined && !(args.timeout > 0)) throw new UsageError(`--timeout takes a number of seconds above 0, got "${args.timeout}"`);
+  return { configFile: configFileChoice(args), trustConfig: args['trust-config'] || undefined, timeout: args.timeout, maxFileSize: byteCount(args['max-file-size']) };
+}
+
+/** `4194304`, `512K`, `8M` (binary units; a trailing B or iB allowed) → bytes. */
+function byteCount(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^\s*(\d+)\s*([kKmM]?)(?:i?[bB])?\s*$/.exec(String(value));
+  const bytes = match ? Number(match[1]) * (match[2] === '' ? 1 : /k/i.test(match[2]) ? 1024 : 1024 * 1024) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new UsageError(`--max-file-size takes a size in bytes such as 4194304, 512K or 8M, got "${value}"`);
+  return bytes;
 }
 
 const listOption = (value: unknown): string[] | undefined => {
@@ -306,7 +327,7 @@ class UsageError extends Error {}
 const EXIT_CODES_HELP = 'Exit codes: 0 nothing to change (or --write succeeded), 1 --check found files that would change, 2 an error (a file could not be processed, or the command line was invalid).';
 
 /** Flags that are switches; yargs would read `--unsafe=maybe` as false without a word. */
-const SWITCHES = new Set(['write', 'check', 'diff', 'quiet', 'verbose', 'statistics', 'unsafe', 'unsafe-fixes', 'cache-mounts', 'update', 'offline', 'config-lookup', 'keep', 'force', 'help', 'version']);
+const SWITCHES = new Set(['write', 'check', 'diff', 'quiet', 'verbose', 'statistics', 'unsafe', 'unsafe-fixes', 'cache-mounts', 'update', 'offline', 'config-lookup', 'trust-config', 'keep', 'force', 'help', 'version']);
 
 /** `--unsafe=maybe` is a mistake, not a false: the message says what a switch takes. */
 function booleanWithValue(argv: readonly string[]): string | undefined {
@@ -334,7 +355,7 @@ export function explainText(meta: TransformInfo): string {
 }
 
 async function runFix(args: FixArguments, io: CliIo): Promise<number> {
-  const options: FixFileOptions = { ...dockoptOptionsFrom(args, io), exclude: listOption(args.exclude), configFile: configFileChoice(args), write: args.write };
+  const options: FixFileOptions = { ...dockoptOptionsFrom(args, io), exclude: listOption(args.exclude), ...fileOptionsFrom(args), write: args.write };
   const paths = args.paths.length > 0 ? args.paths : ['.'];
   if (paths.includes(STDIN_PATH)) {
     if (paths.length > 1) throw new UsageError('"-" (stdin) cannot be combined with other paths');
@@ -414,7 +435,7 @@ function registryMirrors(args: Pick<TransformSelectionArguments, 'registry-mirro
 }
 
 /** Problems with a file as a whole: named by its path alone, not by a line. */
-const WHOLE_FILE_CODES = new Set(['READ_ERROR', 'WRITE_ERROR']);
+const WHOLE_FILE_CODES = new Set(['READ_ERROR', 'WRITE_ERROR', 'TIMEOUT']);
 
 /**
  * The API's result in the shape the reporters read: the path as the user
@@ -462,19 +483,34 @@ async function machineReport(format: 'sarif' | 'markdown', results: readonly Fil
 }
 
 async function fixStdin(args: FixArguments, options: FixFileOptions, io: CliIo): Promise<number> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  const bytes = Buffer.concat(chunks);
   const name = args['stdin-filename'];
+  const maxBytes = options.maxFileSize ?? DEFAULT_MAX_FILE_BYTES;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of io.stdin) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    if (total + bytes.length > maxBytes) {
+      // Too large to fix: what came in still goes out, streamed, so a pipe never loses it and memory stays bounded.
+      io.stderr.write(`${name}: error: cannot read: more than ${maxBytes} bytes on standard input, larger than a file may be (--max-file-size)\n`);
+      for (const earlier of chunks) io.stdout.write(earlier);
+      io.stdout.write(bytes);
+      for await (const rest of io.stdin) io.stdout.write(rest);
+      return EXIT_ERROR;
+    }
+    chunks.push(bytes);
+    total += bytes.length;
+  }
+  const bytes = Buffer.concat(chunks, total);
   const decoded = decodeDockerfile(bytes);
   if ('error' in decoded) {
     io.stderr.write(`${name}:1: error: ${decoded.error}\n`);
     io.stdout.write(bytes);
     return EXIT_ERROR;
   }
-  const { write: _stdinIsNeverWritten, configFile, ...textOptions } = options;
-  // stdin has no directory of its own: the config is the one that --stdin-filename's path would get.
-  const fileConfig = configFile === false || configFile === undefined ? {} : (await configForFile(path.resolve(name), { explicitConfigPath: typeof configFile === 'string' ? configFile : undefined })).config;
+  const { write: _stdinIsNeverWritten, configFile, trustConfig, maxFileSize: _alreadyApplied, ...textOptions } = options;
+  // stdin has no directory of its own: the config is the one that --stdin-filename's path would get, searched from here.
+  const lookup = { explicitConfigPath: typeof configFile === 'string' ? configFile : undefined, trust: trustConfig, startDirectory: process.cwd() };
+  const fileConfig = configFile === false || configFile === undefined ? {} : (await configForFile(path.resolve(name), lookup)).config;
   const result: FileResult = { ...(await fixText(decoded.text, { ...textOptions, config: { ...textOptions.config, ...fileConfig } })), path: name, index: 0, written: false };
   const report = toReport(result);
   if (args.format === 'sarif' || args.format === 'markdown') {
@@ -536,7 +572,7 @@ async function runVerify(args: VerifyArguments, io: CliIo): Promise<number> {
     buildArgs,
     target: args.target,
     keep: args.keep,
-    fix: { ...dockoptOptionsFrom({ ...args, verbose: false }, io), configFile: configFileChoice(args) },
+    fix: { ...dockoptOptionsFrom({ ...args, verbose: false }, io), ...fileOptionsFrom(args) },
     progress: args.quiet || args.format === 'json' ? undefined : (line) => io.stderr.write(`${line}\n`),
   });
   const code = verifyExitCode(report);

@@ -168,13 +168,91 @@ const LSP_ERROR = 1;
 
 /** Problems that would make `docker build` reject the file, with 1-based positions. */
 export function findParseProblems(text: string): ParseProblem[] {
-  return validate(text, SYNTAX_ONLY)
+  return [...validated(text), ...unterminatedHeredocs(text)].sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function validated(text: string): ParseProblem[] {
+  let diagnostics;
+  try {
+    diagnostics = validate(text, SYNTAX_ONLY);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    // dockerfile-ast 0.7 recurses forever resolving a variable in a file without FROM whose
+    // first instruction does not start its line (after a byte-order mark, say): that file
+    // has the problem validation would have named.
+    const parsed = DockerfileParser.parse(text);
+    const first = parsed.getInstructions()[0];
+    if (first && parsed.getFROMs().length === 0) return [{ line: first.getRange().start.line + 1, column: first.getRange().start.character + 1, message: 'No source image provided with `FROM`' }];
+    return [{ line: 1, column: 1, message: 'the file cannot be parsed: the parser ran out of stack' }];
+  }
+  return diagnostics
     .filter((diagnostic) => diagnostic.severity === LSP_ERROR)
     .map((diagnostic) => ({
       line: diagnostic.range.start.line + 1,
       column: diagnostic.range.start.character + 1,
       message: typeof diagnostic.message === 'string' ? diagnostic.message : diagnostic.message.value,
     }));
+}
+
+/**
+ * A here-document whose delimiter line never comes: BuildKit refuses the
+ * file, while dockerfile-ast reads the heredoc to the end of the file (so a
+ * fix appended after it would land inside it, pass after pass).
+ */
+function unterminatedHeredocs(text: string): ParseProblem[] {
+  if (!text.includes('<<')) return [];
+  const problems: ParseProblem[] = [];
+  for (const instruction of DockerfileParser.parse(text).getInstructions()) {
+    // RUN, COPY and ADD (and ONBUILD around them) list their heredocs; the base class hides the method.
+    const withHeredocs = instruction as unknown as { getHeredocs?: () => { getName(): string; getStartRange(): Range; getDelimiterRange(): Range | null }[] };
+    for (const heredoc of withHeredocs.getHeredocs?.() ?? []) {
+      // `<< EOF` (with a space) is no Dockerfile heredoc; dockerfile-ast gives it an empty name.
+      if (heredoc.getName() === '' || heredoc.getDelimiterRange() !== null) continue;
+      const start = heredoc.getStartRange().start;
+      problems.push({ line: start.line + 1, column: start.character + 1, message: `unterminated heredoc: no line "${heredoc.getName()}" ends the here-document that starts here` });
+    }
+  }
+  return problems;
+}
+
+/**
+ * The instructions with one keyword (SHELL, USER, ENV…) among
+ * instructionsBefore(doc, instruction), in the same order. Transforms ask
+ * this for every RUN: filtering instructionsBefore each time is quadratic in
+ * a long file, so each stage's instructions of a keyword are listed once per
+ * document.
+ */
+export function keywordBefore(doc: DockerfileDocument, instruction: InstructionInfo, keyword: string): InstructionInfo[] {
+  let index = keywordIndexes.get(doc);
+  if (index === undefined) keywordIndexes.set(doc, (index = { parents: stageParents(doc), byKeyword: new Map() }));
+  let byStage = index.byKeyword.get(keyword);
+  if (byStage === undefined) index.byKeyword.set(keyword, (byStage = doc.stages.map((stage) => stage.instructions.filter((other) => other.keyword === keyword))));
+  const chain: InstructionInfo[][] = [];
+  let stage: Stage | undefined = doc.stages[instruction.stage];
+  let limit = instruction.start;
+  const seen = new Set<number>();
+  while (stage && !seen.has(stage.index)) {
+    seen.add(stage.index);
+    const own = byStage[stage.index];
+    chain.unshift(limit === Number.POSITIVE_INFINITY ? own : own.filter((other) => other.start < limit));
+    stage = index.parents[stage.index];
+    limit = Number.POSITIVE_INFINITY;
+  }
+  return chain.flat();
+}
+
+const keywordIndexes = new WeakMap<DockerfileDocument, { parents: (Stage | undefined)[]; byKeyword: Map<string, InstructionInfo[][]> }>();
+
+/** For each stage, the earlier stage its FROM names (the first of that name), as instructionsBefore finds it. */
+function stageParents(doc: DockerfileDocument): (Stage | undefined)[] {
+  // Keyed like instructionsBefore compares: a FROM without an image (undefined) matches an unnamed stage.
+  const firstByName = new Map<string | undefined, Stage>();
+  return doc.stages.map((stage) => {
+    const base = stage.from.node.getArguments()[0]?.getValue().toLowerCase();
+    const parent = firstByName.get(base);
+    if (!firstByName.has(stage.name)) firstByName.set(stage.name, stage);
+    return parent;
+  });
 }
 
 /** Instructions that run before `instruction` in its stage and in the stages that stage is built FROM. */

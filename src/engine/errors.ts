@@ -14,12 +14,14 @@ export type DockoptErrorCode =
   | 'INVALID_TRANSFORM'
   /** The AbortSignal fired. */
   | 'ABORTED'
-  /** The file cannot be read, or is binary or not UTF-8. */
+  /** The file cannot be read, is not a regular file, is over the size limit, or is binary or not UTF-8. */
   | 'READ_ERROR'
   /** The Dockerfile does not parse; it is left untouched. */
   | 'PARSE_ERROR'
   /** Transforms kept rewriting each other's result; the file is left untouched. */
   | 'CYCLE'
+  /** The file took longer than its time budget (--timeout); it is left untouched. */
+  | 'TIMEOUT'
   /** The fixed file could not be written back. */
   | 'WRITE_ERROR'
   /** A transform reported an error (a failed registry lookup, a fix rejected because it would not parse, a crash). */

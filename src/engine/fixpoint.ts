@@ -20,6 +20,8 @@ export interface EngineOptions {
   readonly options?: TransformOptions;
   /** Extra services handed to transforms through the context (e.g. the image resolver). */
   readonly services?: Readonly<Record<string, unknown>>;
+  /** Time budget for one Dockerfile, in milliseconds (default: none); past it the file fails with DockerfileTimeout. */
+  readonly timeoutMs?: number;
 }
 
 export interface Change {
@@ -61,6 +63,50 @@ export class DockerfileError extends Error {
   }
 }
 
+/** The file took longer than its time budget; it is left untouched. */
+export class DockerfileTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`gave up after ${formatSeconds(timeoutMs)}: the file took longer than its time budget (--timeout); it is left untouched`);
+    this.name = 'DockerfileTimeout';
+  }
+}
+
+function formatSeconds(ms: number): string {
+  // 10 s, 0.25 s, 0.001 s: as given, without float noise.
+  return `${Number((ms / 1000).toPrecision(3))} s`;
+}
+
+/**
+ * The time one file has spent computing, checked between transforms and
+ * passes: its work stops once the budget is spent. Only its own time counts:
+ * while it awaits a transform's promise (a registry lookup, or just the
+ * microtask in which other files of the batch run on this thread), the clock
+ * is paused, so one slow file does not use up the budgets of the files
+ * interleaved with it.
+ */
+class Deadline {
+  private spent = 0;
+  private since: number | undefined = performance.now();
+
+  constructor(private readonly budgetMs: number | undefined) {}
+
+  /** Before awaiting something that is not this file's own work. */
+  pause(): void {
+    if (this.since !== undefined) this.spent += performance.now() - this.since;
+    this.since = undefined;
+  }
+
+  resume(): void {
+    this.since ??= performance.now();
+  }
+
+  check(): void {
+    if (this.budgetMs === undefined || !Number.isFinite(this.budgetMs)) return;
+    const spent = this.spent + (this.since === undefined ? 0 : performance.now() - this.since);
+    if (spent > this.budgetMs) throw new DockerfileTimeout(this.budgetMs);
+  }
+}
+
 interface Candidate {
   readonly transform: Transform;
   readonly finding: Finding;
@@ -73,6 +119,7 @@ const IGNORE_NEXT = /^#[ \t]*dockopt-ignore(?:[ \t]+([a-z0-9, \t-]+))?[ \t]*$/;
 
 export async function fixDockerfile(input: string, engine: EngineOptions): Promise<FixResult> {
   await initShell();
+  const deadline = new Deadline(engine.timeoutMs);
   const problems = findParseProblems(input);
   if (problems.length > 0) {
     const first = problems[0];
@@ -82,21 +129,31 @@ export async function fixDockerfile(input: string, engine: EngineOptions): Promi
   if (isFileIgnored(firstDoc)) return { input, output: input, changed: false, changes: [], notes: [] };
   const directiveNotes = unknownIgnoredIds(firstDoc, engine.knownIds);
   const inputScripts = runScripts(firstDoc);
+  deadline.check();
   // Most fixes are valid, so the passes run without validating each intermediate
   // text and only the result is checked. If it fails (or the optimistic run
   // fails at all), the pipeline runs again checking every pass, which pins the
   // rejection on the fixes that caused it and keeps the others.
   const withDirectiveNotes = (result: FixResult): FixResult => (directiveNotes.length === 0 ? result : { ...result, notes: [...directiveNotes, ...result.notes] });
   try {
-    const optimistic = await runPipeline(input, firstDoc, engine, inputScripts, false);
+    const optimistic = await runPipeline(input, firstDoc, engine, inputScripts, false, deadline);
     if (!optimistic.changed || checkOutput(optimistic.output, inputScripts).invalid === undefined) return withDirectiveNotes(optimistic);
-  } catch {
+  } catch (error) {
+    if (error instanceof DockerfileTimeout) throw error;
     // Fall through to the careful run, which reports the problem precisely.
   }
-  return withDirectiveNotes(await runPipeline(input, firstDoc, engine, inputScripts, true));
+  deadline.check();
+  return withDirectiveNotes(await runPipeline(input, firstDoc, engine, inputScripts, true, deadline));
 }
 
-async function runPipeline(input: string, firstDoc: DockerfileDocument, engine: EngineOptions, inputScripts: ReadonlySet<string>, careful: boolean): Promise<FixResult> {
+async function runPipeline(
+  input: string,
+  firstDoc: DockerfileDocument,
+  engine: EngineOptions,
+  inputScripts: ReadonlySet<string>,
+  careful: boolean,
+  deadline: Deadline,
+): Promise<FixResult> {
   const history = new EditHistory(input);
   const changes: Change[] = [];
   const done = (current: string, notes: readonly PendingNote[]): FixResult => ({
@@ -129,7 +186,8 @@ async function runPipeline(input: string, firstDoc: DockerfileDocument, engine: 
   let current = input;
   let doc = firstDoc;
   for (let pass = 1; ; pass++) {
-    const { candidates, notes } = await runTransforms(doc, engine);
+    deadline.check();
+    const { candidates, notes } = await runTransforms(doc, engine, deadline);
     const wanted = candidates.filter((candidate) => !rejected.has(signature(candidate)));
     if (wanted.length === 0) return done(current, notes);
     if (pass > MAX_PASSES) {
@@ -145,6 +203,7 @@ async function runPipeline(input: string, firstDoc: DockerfileDocument, engine: 
       // Find the culprits one by one so that the good fixes of this pass still land.
       const good: Candidate[] = [];
       for (const candidate of accepted) {
+        deadline.check();
         const reason = checkOutput(applyEdits(current, candidate.edits), inputScripts).invalid;
         if (reason === undefined) good.push(candidate);
         else reject([candidate], reason);
@@ -178,7 +237,7 @@ interface PendingNote {
   readonly unsafeFixSkipped?: boolean;
 }
 
-async function runTransforms(doc: DockerfileDocument, engine: EngineOptions): Promise<{ candidates: Candidate[]; notes: PendingNote[] }> {
+async function runTransforms(doc: DockerfileDocument, engine: EngineOptions, deadline: Deadline): Promise<{ candidates: Candidate[]; notes: PendingNote[] }> {
   const ignores = ignoreDirectives(doc);
   const candidates: Candidate[] = [];
   const notes: PendingNote[] = [];
@@ -192,13 +251,24 @@ async function runTransforms(doc: DockerfileDocument, engine: EngineOptions): Pr
       options: engine.options ?? {},
       isIgnored: (instructionStart: number) => isIgnoredFor(ignores, instructionStart, id),
     };
+    deadline.check();
     let findings: readonly Finding[];
     try {
-      findings = await transform.run(context);
+      // The transform's synchronous work counts; waiting for its promise does not.
+      const pending = transform.run(context);
+      deadline.pause();
+      try {
+        findings = await pending;
+      } finally {
+        deadline.resume();
+      }
     } catch (error) {
+      if (error instanceof DockerfileTimeout) throw error;
+      deadline.check();
       notes.push({ transform: id, offset: 0, message: `internal error, transform skipped: ${(error as Error).message}`, severity: 'error' });
       continue;
     }
+    deadline.check();
     for (const finding of findings) {
       const safety = finding.safety ?? transform.meta.safety;
       const edits = finding.edits ?? [];

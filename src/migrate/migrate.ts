@@ -132,7 +132,7 @@ export async function* migrate(repos: readonly string[], options: MigrateOptions
     commitMessage,
     env,
     transforms,
-    fix: (files) => processFiles(files, run.engine, { write: true, workerPlan: run.workerPlan(true), signal: run.signal }),
+    fix: (files) => processFiles(files, run.engine, { write: true, maxFileBytes: run.maxFileBytes, workerPlan: run.workerPlan(true), signal: run.signal }),
     signal: run.signal,
   };
   for (const repo of selectShard(uniqueRepos(repos), shard)) {

@@ -1,5 +1,7 @@
 // The registry side of authentication: reading WWW-Authenticate challenges and
 // deciding which hosts may see a registry's credentials.
+import { isIP } from 'node:net';
+import { get as registrableDomain } from 'psl';
 import { isLoopbackRegistry } from '../image/reference.js';
 
 export interface Challenge {
@@ -61,20 +63,36 @@ export function parseChallenges(header: string): Challenge[] {
  * Whether a token realm may receive the credentials of the registry at
  * `registryHostname`. The distribution protocol sends them to the realm the
  * registry names, which for Docker Hub is another host (registry-1.docker.io
- * → auth.docker.io). We accept the registry's own host and hosts of its site
- * (the registry host minus its first label, when that leaves a domain with a
- * dot) and require https except on loopback, so a registry cannot point its
- * challenge, or a redirect, at a third party and collect the password.
+ * → auth.docker.io). We accept the registry's own host and hosts of the same
+ * site (see sameSite), and require https except on loopback, so a registry
+ * cannot point its challenge, or a redirect, at a third party and collect the
+ * password.
  */
 export function realmMayReceiveCredentials(registryHostname: string, realm: URL): boolean {
-  const realmHost = realm.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const realmHost = bareHostname(realm.hostname);
   const registryHost = registryHostname.toLowerCase();
   if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && isLoopbackRegistry(realmHost) && isLoopbackRegistry(registryHost))) {
     return false;
   }
-  if (realmHost === registryHost) return true;
-  const labels = registryHost.split('.');
-  if (labels.length < 3 || /^\d+$/.test(labels[labels.length - 1])) return false;
-  const site = labels.slice(1).join('.');
-  return realmHost === site || realmHost.endsWith(`.${site}`);
+  return sameSite(registryHost, realmHost);
+}
+
+/**
+ * Two hosts of one site: the same host, or the same registrable domain by the
+ * Public Suffix List, private section included (`registry.gitlab.com` and
+ * `gitlab.com` are one site; `acme.co.uk` and `evil.co.uk`, or
+ * `a.github.io` and `b.github.io`, are not). IP addresses and single-label
+ * names have no site: only the exact host matches.
+ */
+export function sameSite(hostA: string, hostB: string): boolean {
+  const a = bareHostname(hostA);
+  const b = bareHostname(hostB);
+  if (a === b) return true;
+  if (isIP(a) !== 0 || isIP(b) !== 0) return false;
+  const siteA = registrableDomain(a);
+  return siteA !== null && siteA === registrableDomain(b);
+}
+
+function bareHostname(host: string): string {
+  return host.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
 }

@@ -7,10 +7,19 @@
 // registry itself, to a token realm of the same site (see auth.ts), never
 // across a redirect to another origin, never over plain http to a non-loopback
 // host, and never put into a message or log line.
+//
+// With an allowlist, every host contacted must be on it: registries, mirrors,
+// redirect targets (blob storage too). One allowance: a token realm (and its
+// redirects) on the same site as the registry that named it, which is how
+// Docker Hub (registry-1.docker.io → auth.docker.io) and GitLab work.
+//
+// Answers are read as a stream and cut off at MAX_BODY_BYTES whatever
+// Content-Length says (or when there is none), so a hostile registry cannot
+// make the process grow without bound.
 import { createHash } from 'node:crypto';
-import { DOCKER_HUB, isLoopbackRegistry, isValidDigest, registryHostname } from '../image/reference.js';
+import { DOCKER_HUB, isLoopbackRegistry, isValidDigest, normalizeRegistry, registryHostname } from '../image/reference.js';
 import { MEDIA_TYPES, ResolveError, type ManifestSummary } from '../image/resolver.js';
-import { parseChallenges, realmMayReceiveCredentials, type Challenge } from './auth.js';
+import { parseChallenges, realmMayReceiveCredentials, sameSite, type Challenge } from './auth.js';
 import { CredentialError, type CredentialSource, type Credentials } from './credentials.js';
 
 /** Every manifest type we can pin. Leaving one out makes distribution 404 or convert (and change the digest). */
@@ -29,7 +38,9 @@ const DEFAULTS = {
 const MAX_REDIRECTS = 5;
 const MAX_TAG_PAGES = 10_000;
 /** distribution refuses manifests over 4 MiB; tag lists of big repositories run to a few MiB. */
-const MAX_BODY_BYTES = 32 * 1024 * 1024;
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** All the pages of one tag list together. */
+const MAX_TAG_LIST_BYTES = 64 * 1024 * 1024;
 /** Tokens without expires_in live 60 s (distribution token spec); renew a little early. */
 const DEFAULT_TOKEN_SECONDS = 60;
 const TOKEN_RENEW_MARGIN_MS = 5_000;
@@ -44,8 +55,15 @@ export interface RegistryClientOptions {
   /** Longest wait between attempts; a longer Retry-After gives up at once. */
   readonly maxRetryDelayMs?: number;
   readonly maxConcurrentPerRegistry?: number;
-  /** Registries reached over plain http besides the loopback ones (`host:port`). */
+  /** Registries reached over plain http besides the loopback ones (`host:port`); never Docker Hub. */
   readonly plainHttpRegistries?: readonly string[];
+  /**
+   * The only hosts that may be contacted (normalized registry names: `docker.io`,
+   * `ghcr.io`, `localhost:5000`; without a port, every port). Undefined allows any.
+   */
+  readonly allowRegistries?: readonly string[];
+  /** Largest answer read, in bytes (default MAX_BODY_BYTES). */
+  readonly maxBodyBytes?: number;
   /** Base URLs that replace a registry's own, e.g. a mirror: `{ 'docker.io': 'https://mirror.example' }`. */
   readonly endpoints?: Readonly<Record<string, string>>;
   /** Page size to ask tags/list for; registries may ignore it (distribution 2.8 does). */
@@ -78,6 +96,9 @@ interface Reply {
   readonly auth: AuthState;
 }
 
+/** Why a host is contacted, for the allowlist: a registry (or mirror) itself, or a token realm it named (allowed on its site). */
+type Purpose = { readonly kind: 'registry' } | { readonly kind: 'realm'; readonly registryHost: string };
+
 type AuthState = { readonly kind: 'none' | 'anonymous-token' | 'credentials' } | { readonly kind: 'withheld'; readonly realmHost: string };
 
 interface CachedAuthorization {
@@ -94,6 +115,14 @@ class TransientError extends Error {
   ) {
     super(final.message);
   }
+}
+
+/** Summaries whose digest was computed from the manifest's bytes, not taken from a header. */
+const hashedSummaries = new WeakSet<ManifestSummary>();
+
+/** True when headManifest had to GET the manifest and its digest is the hash of the bytes received. */
+export function wasHashed(summary: ManifestSummary): boolean {
+  return hashedSummaries.has(summary);
 }
 
 export class RegistryClient {
@@ -115,7 +144,11 @@ export class RegistryClient {
     const digest = reply.headers.get('docker-content-digest') ?? '';
     const mediaType = contentType(reply.headers);
     // Some registries leave the digest out of HEAD answers; GET and hash the body instead.
-    if (!isValidDigest(digest) || !PINNABLE_TYPES.has(mediaType)) return (await this.getManifest(registry, repository, reference)).summary;
+    if (!isValidDigest(digest) || !PINNABLE_TYPES.has(mediaType)) {
+      const { summary } = await this.getManifest(registry, repository, reference);
+      hashedSummaries.add(summary);
+      return summary;
+    }
     if (reference.includes(':') && digest !== reference) {
       throw new ResolveError('bad-response', `${endpoint.base.host} answered ${reference} with another digest (${digest})`);
     }
@@ -170,11 +203,14 @@ export class RegistryClient {
     if (this.options.tagPageSize) url.searchParams.set('n', String(this.options.tagPageSize));
     const tags: string[] = [];
     const visited = new Set<string>();
+    let bytes = 0;
     while (url) {
       if (visited.size >= MAX_TAG_PAGES) throw new ResolveError('bad-response', `${endpoint.base.host} paginated tags beyond ${MAX_TAG_PAGES} pages`);
       visited.add(url.href);
       const reply = await this.exchange(endpoint, repository, url, 'GET', 'application/json');
       if (reply.status !== 200) throw this.failure(reply, endpoint);
+      bytes += reply.body.length;
+      if (bytes > MAX_TAG_LIST_BYTES) throw new ResolveError('bad-response', `${endpoint.base.host} sent more than ${MAX_TAG_LIST_BYTES} bytes of tags for ${repository}, more than a tag list can be`);
       const page = parseJson(reply.body, `tag list of ${repository} from ${endpoint.base.host}`) as { tags?: unknown };
       const pageTags = page === null || typeof page !== 'object' ? undefined : page.tags;
       if (pageTags !== null && !(Array.isArray(pageTags) && pageTags.every((tag) => typeof tag === 'string'))) {
@@ -195,11 +231,30 @@ export class RegistryClient {
     const override = this.options.endpoints?.[registry];
     if (override !== undefined) {
       const base = new URL(override);
+      // A mirror chosen over plain http must be one the user said may be reached that way.
+      if (base.protocol === 'http:' && !this.mayUsePlainHttp(base.host)) {
+        throw new ResolveError('not-allowed', `the mirror for ${registry} is plain http (${base.host}); list ${base.host} with --insecure-registry to allow it`);
+      }
       return { registry, base, credentialKey: base.host };
     }
     const host = registry === DOCKER_HUB ? DOCKER_HUB_API_HOST : registry;
-    const plain = isLoopbackRegistry(registry) || (this.options.plainHttpRegistries ?? []).includes(registry);
-    return { registry, base: new URL(`${plain ? 'http' : 'https'}://${host}`), credentialKey: registry };
+    return { registry, base: new URL(`${this.mayUsePlainHttp(registry) ? 'http' : 'https'}://${host}`), credentialKey: registry };
+  }
+
+  /** Loopback registries and those listed as insecure; Docker Hub never. */
+  private mayUsePlainHttp(registry: string): boolean {
+    const normalized = normalizeRegistry(registry);
+    if (normalized === DOCKER_HUB) return false;
+    return isLoopbackRegistry(normalized) || (this.options.plainHttpRegistries ?? []).includes(normalized);
+  }
+
+  /** Refuses a host the allowlist does not name (a token realm may also be on its registry's site). */
+  private checkHost(url: URL, purpose: Purpose): void {
+    const allowed = this.options.allowRegistries;
+    if (allowed === undefined || hostAllowed(allowed, url)) return;
+    if (purpose.kind === 'realm' && sameSite(purpose.registryHost, url.hostname)) return;
+    const what = purpose.kind === 'realm' ? `the token server ${url.host}` : url.host;
+    throw new ResolveError('bad-response', `refused to contact ${what}: not an allowed registry (--registry-allow ${allowed.join(',')})`);
   }
 
   /** One logical request: concurrency slot, attempts with backoff, authentication. */
@@ -290,18 +345,19 @@ export class RegistryClient {
     const used = mayUse ? credentials : undefined;
     const state: AuthState = used ? { kind: 'credentials' } : credentials ? { kind: 'withheld', realmHost: realm.host } : { kind: 'anonymous-token' };
     const service = challenge.params.service;
+    const realmPurpose: Purpose = { kind: 'realm', registryHost: endpoint.base.hostname };
     // Our own scope, not the challenge's: a remembered challenge names the repository of an earlier request.
     const tokenScope = scope;
     let reply: Reply;
     if (used?.kind === 'identity-token') {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: used.reveal(), client_id: 'dockopt', scope: tokenScope });
       if (service) form.set('service', service);
-      reply = await this.send(realm, 'POST', { accept: 'application/json', contentType: 'application/x-www-form-urlencoded', body: form.toString() }, state);
+      reply = await this.send(realm, 'POST', { accept: 'application/json', contentType: 'application/x-www-form-urlencoded', body: form.toString() }, state, realmPurpose);
     } else {
       const url = new URL(realm);
       if (service) url.searchParams.set('service', service);
       url.searchParams.set('scope', tokenScope);
-      reply = await this.send(url, 'GET', { accept: 'application/json', authorization: used?.basicAuthorization() }, state);
+      reply = await this.send(url, 'GET', { accept: 'application/json', authorization: used?.basicAuthorization() }, state, realmPurpose);
     }
     if (reply.status === 401 || reply.status === 403) {
       throw new ResolveError(
@@ -319,17 +375,22 @@ export class RegistryClient {
     return { header: `Bearer ${token}`, expiresAt: Date.now() + seconds * 1000 - TOKEN_RENEW_MARGIN_MS, state };
   }
 
-  /** One HTTP exchange, following redirects by hand so that Authorization never leaves its origin. */
+  /**
+   * One HTTP exchange, following redirects by hand so that Authorization
+   * never leaves its origin and every hop passes the allowlist.
+   */
   private async send(
     url: URL,
     method: 'GET' | 'HEAD' | 'POST',
     request: { accept: string; authorization?: string; contentType?: string; body?: string },
     auth: AuthState = { kind: 'none' },
+    purpose: Purpose = { kind: 'registry' },
   ): Promise<Reply> {
     let current = url;
     let currentMethod = method;
     let authorization = request.authorization;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      this.checkHost(current, purpose);
       const headers: Record<string, string> = { accept: request.accept, 'user-agent': this.options.userAgent };
       if (authorization) headers.authorization = authorization;
       if (request.contentType && currentMethod === 'POST') headers['content-type'] = request.contentType;
@@ -346,12 +407,7 @@ export class RegistryClient {
         });
         status = response.status;
         responseHeaders = response.headers;
-        const length = Number(response.headers.get('content-length') ?? 0);
-        if (length > MAX_BODY_BYTES) {
-          await response.body?.cancel();
-          throw new ResolveError('bad-response', `${current.host} sent ${length} bytes for ${current.pathname}, more than a registry answer can be`);
-        }
-        body = currentMethod === 'HEAD' ? Buffer.alloc(0) : Buffer.from(await response.arrayBuffer());
+        body = currentMethod === 'HEAD' ? (await response.body?.cancel(), Buffer.alloc(0)) : await readCapped(response, current, this.options.maxBodyBytes ?? MAX_BODY_BYTES);
       } catch (error) {
         throw networkFailure(error, current, this.options.timeoutMs);
       }
@@ -475,6 +531,42 @@ export function nextLink(header: string | null, base: URL): URL | undefined {
     if (match && /(?:^|;)\s*rel\s*=\s*"?next"?\s*(?:;|$)/i.test(match[2])) return new URL(match[1], base);
   }
   return undefined;
+}
+
+/**
+ * The body, counted as it streams: past `maxBytes` the stream is cancelled
+ * and the answer refused, whatever Content-Length said (or when there was none).
+ */
+async function readCapped(response: Response, url: URL, maxBytes: number): Promise<Buffer> {
+  const tooLarge = (size: string) => new ResolveError('bad-response', `${url.host} sent ${size} for ${url.pathname}, more than a registry answer can be (${maxBytes} bytes)`);
+  const announced = Number(response.headers.get('content-length') ?? 0);
+  if (announced > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge(`${announced} bytes`);
+  }
+  if (!response.body) return Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw tooLarge(`more than ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** An allowlist entry `host:port` allows that port, `host` every port; names compare normalized (Docker Hub's aliases are docker.io). */
+export function hostAllowed(allowed: readonly string[], url: URL | string): boolean {
+  const host = typeof url === 'string' ? url : url.host;
+  const registry = normalizeRegistry(host);
+  const hostname = registryHostname(registry);
+  return allowed.some((entry) => entry === registry || (!/:\d+$/.test(entry) && !entry.includes('[') && entry === hostname));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,16 +1,22 @@
 // The registry-backed ImageResolver the CLI hands to network transforms:
 // allowlist first, then one lookup per distinct question per run (in-memory
 // promises, failures included), then the disk cache, then the registry.
+//
+// A tag's digest comes from a HEAD (free on Docker Hub's pull limit), and is
+// believed only once a GET of the tag has sent bytes that hash to it: a
+// registry cannot get a digest pinned by naming one in a header. The check
+// is remembered (a digest names the same bytes forever), so a tag that has
+// not moved costs one HEAD again.
 import path from 'node:path';
 import { canonicalRepository, effectiveTag, normalizeRegistry, registryHostname, type ImageReference } from '../image/reference.js';
 import { DEFAULT_PLATFORM, formatPlatform, isIndexMediaType, parsePlatform, ResolveError, type ImageConfig, type ImageResolver, type ManifestSummary, type Platform } from '../image/resolver.js';
-import { DiskCache, defaultCacheDir } from './cache.js';
-import { RegistryClient, type RegistryClientOptions } from './client.js';
+import { checkCacheDirectory, DiskCache, defaultCacheDir, UnsafeCacheDirectoryError } from './cache.js';
+import { RegistryClient, wasHashed, type FetchedManifest, type RegistryClientOptions } from './client.js';
 import { dockerConfigCredentials, type CredentialSource } from './credentials.js';
 import { configDescriptor, isImageConfig, manifestAnnotations, manifestForPlatform, parseImageConfig } from './image-config.js';
 
-export { defaultCacheDir, DiskCache } from './cache.js';
-export { MANIFEST_ACCEPT, RegistryClient, type RegistryClientOptions } from './client.js';
+export { checkCacheDirectory, defaultCacheDir, DiskCache, UnsafeCacheDirectoryError } from './cache.js';
+export { hostAllowed, MANIFEST_ACCEPT, RegistryClient, type RegistryClientOptions } from './client.js';
 export { Credentials, dockerConfigCredentials, type CredentialSource } from './credentials.js';
 
 /** How long a tag's digest and a tag list are trusted before asking again. */
@@ -45,6 +51,10 @@ export interface ImageResolverOptions extends Partial<Omit<RegistryClientOptions
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
+/**
+ * Throws UnsafeCacheDirectoryError when the cache directory (given or
+ * default) exists and is another user's or writable by others.
+ */
 export function createImageResolver(options: ImageResolverOptions = {}): ImageResolver {
   const env = options.env ?? process.env;
   const credentials = options.credentials ?? dockerConfigCredentials({ configPath: options.dockerConfig, env });
@@ -52,8 +62,15 @@ export function createImageResolver(options: ImageResolverOptions = {}): ImageRe
     ...options,
     credentials,
     plainHttpRegistries: options.plainHttpRegistries?.map(normalizeRegistry),
+    allowRegistries: options.allowRegistries?.map(normalizeRegistry),
   });
-  const disk = options.diskCache === false ? undefined : new DiskCache(path.join(options.cacheDir ?? defaultCacheDir(env), 'registry'));
+  let disk: DiskCache | undefined;
+  if (options.diskCache !== false) {
+    const root = options.cacheDir ?? defaultCacheDir(env);
+    checkCacheDirectory(root);
+    disk = new DiskCache(path.join(root, 'registry'));
+    checkCacheDirectory(disk.dir);
+  }
   return new RegistryResolver(client, disk, options);
 }
 
@@ -64,6 +81,10 @@ interface Stored<T> {
 
 class RegistryResolver implements ImageResolver {
   private readonly pending = new Map<string, Promise<unknown>>();
+  /** Digests whose bytes were seen or are being fetched (see checkAnnouncedDigest): tags sharing an image share the check. */
+  private readonly verified = new Map<string, Promise<void>>();
+  /** Manifests GET for that check, by digest: reading the image's platforms or config next needs no second GET. */
+  private readonly fetched = new Map<string, FetchedManifest>();
   private readonly allowed?: readonly string[];
 
   constructor(
@@ -81,7 +102,11 @@ class RegistryResolver implements ImageResolver {
       return this.once(image, this.digestKey(image, digest), Number.POSITIVE_INFINITY, isManifestSummary, () => this.client.headManifest(image.registry, image.repository, digest));
     }
     const tag = effectiveTag(image)!;
-    const answer = this.once(image, `manifest ${this.repositoryKey(image)}:${tag}`, this.ttl, isManifestSummary, () => this.client.headManifest(image.registry, image.repository, tag));
+    const answer = this.once(image, `manifest ${this.repositoryKey(image)}:${tag}`, this.ttl, isManifestSummary, async () => {
+      const summary = await this.client.headManifest(image.registry, image.repository, tag);
+      if (!wasHashed(summary)) await this.checkAnnouncedDigest(image, tag, summary);
+      return summary;
+    });
     // The tag's answer proves its digest exists: verifying the pinned FROM on the next pass costs no request.
     void answer.then(
       (summary) => {
@@ -99,7 +124,7 @@ class RegistryResolver implements ImageResolver {
 
   async platforms(image: ImageReference, digest: string): Promise<readonly Platform[] | undefined> {
     const stored = await this.once(image, `platforms ${this.repositoryKey(image)}@${digest}`, Number.POSITIVE_INFINITY, isStoredPlatforms, async () => {
-      const manifest = await this.client.getManifest(image.registry, image.repository, digest);
+      const manifest = await this.manifestByDigest(image, digest);
       return { answer: isIndexMediaType(manifest.summary.mediaType) ? platformsOf(manifest.body) : undefined };
     });
     return stored.answer;
@@ -116,7 +141,7 @@ class RegistryResolver implements ImageResolver {
     const summary = await this.lookup(image);
     const key = `config ${this.repositoryKey(image)}@${summary.digest} for ${formatPlatform(wanted)}`;
     return this.once(image, key, Number.POSITIVE_INFINITY, isImageConfig, async () => {
-      let manifest = await this.client.getManifest(image.registry, image.repository, summary.digest);
+      let manifest = await this.manifestByDigest(image, summary.digest);
       for (let depth = 0; isIndexMediaType(manifest.summary.mediaType); depth++) {
         if (depth === MAX_INDEX_DEPTH) throw new ResolveError('bad-response', `${summary.digest} nests image indexes more than ${MAX_INDEX_DEPTH} deep`);
         manifest = await this.client.getManifest(image.registry, image.repository, manifestForPlatform(manifest.body, wanted));
@@ -125,6 +150,38 @@ class RegistryResolver implements ImageResolver {
       const bytes = await this.client.getBlob(image.registry, image.repository, config.digest, config.mediaType);
       return { ...parseImageConfig(bytes, config.digest), annotations: manifestAnnotations(manifest.body) };
     });
+  }
+
+  /**
+   * The digest a HEAD announced, checked against the bytes of a GET of the
+   * same tag (once per digest: the check is cached for good).
+   */
+  private checkAnnouncedDigest(image: ImageReference, tag: string, announced: ManifestSummary): Promise<void> {
+    const key = `verified ${this.repositoryKey(image)}@${announced.digest}`;
+    let check = this.verified.get(key);
+    if (!check) {
+      check = this.verifyDigest(image, tag, announced, key);
+      this.verified.set(key, check);
+      // A failed check may succeed for another tag (or later): only successes are shared.
+      check.catch(() => this.verified.delete(key));
+    }
+    return check;
+  }
+
+  private async verifyDigest(image: ImageReference, tag: string, announced: ManifestSummary, key: string): Promise<void> {
+    const cached = await this.readCache(key);
+    if (cached?.value === true) return;
+    const fetched = await this.client.getManifest(image.registry, image.repository, tag);
+    this.fetched.set(this.digestKey(image, fetched.summary.digest), fetched);
+    if (fetched.summary.digest !== announced.digest) {
+      throw new ResolveError('bad-response', `the registry announced ${announced.digest} for ${tag}, but the manifest it sends for ${tag} hashes to ${fetched.summary.digest}; nothing is pinned`);
+    }
+    await this.disk?.write(key, true).catch(rethrowAsResolveError);
+  }
+
+  private manifestByDigest(image: ImageReference, digest: string): Promise<FetchedManifest> {
+    const known = this.fetched.get(this.digestKey(image, digest));
+    return known ? Promise.resolve(known) : this.client.getManifest(image.registry, image.repository, digest);
   }
 
   private get ttl(): number {
@@ -152,12 +209,16 @@ class RegistryResolver implements ImageResolver {
 
   private async answer<T>(image: ImageReference, key: string, ttlMs: number, valid: (value: unknown) => value is T, fetch: () => Promise<T>): Promise<T> {
     this.checkAllowed(image.registry);
-    const cached = await this.disk?.read<unknown>(key);
+    const cached = await this.readCache(key);
     if (cached && valid(cached.value) && (this.options.offline || cached.ageMs <= ttlMs)) return cached.value;
     if (this.options.offline) throw new ResolveError('offline', 'not in the registry cache (offline)');
     const value = await fetch();
-    await this.disk?.write(key, value);
+    await this.disk?.write(key, value).catch(rethrowAsResolveError);
     return value;
+  }
+
+  private readCache(key: string) {
+    return this.disk?.read<unknown>(key).catch(rethrowAsResolveError);
   }
 
   private checkAllowed(registry: string): void {
@@ -166,6 +227,12 @@ class RegistryResolver implements ImageResolver {
     if (this.allowed.some((entry) => entry === registry || (!/:\d+$/.test(entry) && !entry.includes('[') && entry === hostname))) return;
     throw new ResolveError('not-allowed', `${registry} is not an allowed registry (--registry-allow ${this.allowed.join(',')})`);
   }
+}
+
+/** A cache directory that became unsafe during the run fails the lookup, with the reason. */
+function rethrowAsResolveError(error: unknown): never {
+  if (error instanceof UnsafeCacheDirectoryError) throw new ResolveError('bad-response', error.message);
+  throw error;
 }
 
 function platformsOf(index: unknown): Platform[] {

@@ -135,7 +135,10 @@ export interface LocatedError extends FileError {
  */
 export function messageLines(report: FileReport): string[] {
   const entries: { line: number; text: string }[] = [];
+  // A transform's error is both a note (with its transform) and an error of the file: print it once, as the note.
+  const saidByNote = new Set(report.notes.filter((note) => note.severity === 'error').map((note) => `${note.line}\0${note.transform}: ${note.message}`));
   for (const error of report.errors as readonly LocatedError[]) {
+    if (!error.wholeFile && saidByNote.has(`${error.line}\0${error.message}`)) continue;
     entries.push({ line: error.wholeFile ? 0 : error.line, text: error.wholeFile ? `${report.path}: error: ${error.message}` : `${report.path}:${error.line}: error: ${error.message}` });
   }
   for (const change of report.changes) entries.push({ line: change.line, text: `${report.path}:${change.line}: ${change.transform}: ${change.message}` });

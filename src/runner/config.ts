@@ -4,16 +4,28 @@
 //
 // Where the search stops: the first directory that has a config file wins
 // (nearest wins, no cascading: one file states everything for its tree).
-// The search stops after the repository root (a directory holding .git), the
-// `stopAt` directory, or the filesystem root, whichever comes first; a config
-// file in that directory still counts.
+// The search stops after the repository root (the nearest directory holding a
+// .git that you or root own, as git's safe.directory asks), or, outside a
+// repository, after the directory the run started from (the path named on the
+// command line); never above the home directory, nor above `stopAt`. A config
+// file in the last directory searched still counts.
+//
+// Trust: a config found by the search belongs to the scanned repository, which
+// may be anyone's. It is data: it says what to fix and how, never what code to
+// run (`transforms`) nor what the network does (registry settings, or naming a
+// transform that asks a registry). A config the user names (--config) or vouches
+// for (--trust-config) may hold everything; even then, a found config's
+// transforms must lie inside its repository.
 // Synchronous reads on purpose: a migration looks up thousands of directories, almost all
 // without a config file, and a failed existsSync/readFileSync costs microseconds where a
 // thread-pool round trip costs a hundred.
-import { existsSync, readFileSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DockoptError } from '../engine/errors.js';
 import { didYouMean } from '../engine/suggest.js';
+import { isWithin, MAX_SIDE_FILE_BYTES, ReadProblem, readRegularFile, realPathOf } from './read.js';
 import { CONFIG_KEYS, configValueProblem, type DockoptConfig } from './options.js';
 import { globToRegExp } from './runner.js';
 import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../../transforms/index.js';
@@ -35,6 +47,16 @@ export interface ConfigLookupOptions {
   readonly explicitConfigPath?: string;
   /** Search no higher than this directory (it is still searched itself). */
   readonly stopAt?: string;
+  /**
+   * Where the run started: the directory named on the command line (for a
+   * file, its directory). Outside a repository the search stops here.
+   * Default: the Dockerfile's own directory.
+   */
+  readonly startDirectory?: string;
+  /** --trust-config: a config found by the search may also hold transforms and registry settings. */
+  readonly trust?: boolean;
+  /** The search never goes above this directory (default: the user's home directory). */
+  readonly homeDirectory?: string;
   /** Parsed files and directory lookups to reuse; default: one cache for the process (see clearConfigCache). */
   readonly cache?: ConfigCache;
 }
@@ -60,7 +82,10 @@ export interface ResolvedConfig {
  */
 export async function configForFile(dockerfilePath: string, options: ConfigLookupOptions = {}): Promise<ResolvedConfig> {
   const cache = options.cache ?? defaultCache;
-  const config = options.explicitConfigPath !== undefined ? await explicitConfig(cache, options.explicitConfigPath) : await nearestConfig(cache, path.dirname(path.resolve(dockerfilePath)), options.stopAt);
+  const config =
+    options.explicitConfigPath !== undefined
+      ? await explicitConfig(cache, options.explicitConfigPath)
+      : await nearestConfig(cache, path.dirname(path.resolve(dockerfilePath)), searchBoundary(cache, path.dirname(path.resolve(dockerfilePath)), options), options.trust ?? false);
   if (config === undefined) return NO_CONFIG;
   return config.resolve(path.resolve(dockerfilePath));
 }
@@ -73,10 +98,12 @@ export async function configForFile(dockerfilePath: string, options: ConfigLooku
 export interface ConfigCache {
   readonly files: Map<string, Promise<ConfigFile | undefined>>;
   readonly directories: Map<string, Promise<ConfigFile | undefined>>;
+  /** Directory → the repository root above it (undefined: none). */
+  readonly repositories: Map<string, string | undefined>;
 }
 
 export function createConfigCache(): ConfigCache {
-  return { files: new Map(), directories: new Map() };
+  return { files: new Map(), directories: new Map(), repositories: new Map() };
 }
 
 let defaultCache = createConfigCache();
@@ -91,28 +118,63 @@ const NO_CONFIG: ResolvedConfig = Object.freeze({ config: Object.freeze({}), sou
 function explicitConfig(cache: ConfigCache, given: string): Promise<ConfigFile | undefined> {
   const file = path.resolve(given);
   return remember(cache.files, `explicit\0${file}`, async () => {
-    const text = await readConfigText(file, true);
+    const text = readConfigText(file, true);
     return parseConfigFile(file, text!, true);
   });
 }
 
-function nearestConfig(cache: ConfigCache, directory: string, stopAt: string | undefined): Promise<ConfigFile | undefined> {
-  const boundary = stopAt === undefined ? undefined : path.resolve(stopAt);
-  return remember(cache.directories, `${directory}\0${boundary ?? ''}`, async () => {
-    const own = await configIn(cache, directory);
+/**
+ * The last directory the search for a Dockerfile's config may look in: the
+ * repository root, else the starting directory (when the Dockerfile lies
+ * below it, else its own directory); never above the home directory or stopAt.
+ */
+function searchBoundary(cache: ConfigCache, directory: string, options: ConfigLookupOptions): string {
+  const home = path.resolve(options.homeDirectory ?? os.homedir());
+  const start = options.startDirectory === undefined ? directory : path.resolve(options.startDirectory);
+  let boundary = repositoryRoot(cache, directory, home) ?? (isWithin(directory, start) ? start : directory);
+  if (isWithin(directory, home) && !isWithin(boundary, home)) boundary = home;
+  const stopAt = options.stopAt === undefined ? undefined : path.resolve(options.stopAt);
+  if (stopAt !== undefined && isWithin(directory, stopAt) && !isWithin(boundary, stopAt)) boundary = stopAt;
+  return boundary;
+}
+
+/** The nearest directory at or above `directory` holding a .git owned by you or root; the climb ends at home and at the filesystem root. */
+function repositoryRoot(cache: ConfigCache, directory: string, home: string): string | undefined {
+  if (cache.repositories.has(directory)) return cache.repositories.get(directory);
+  const parent = path.dirname(directory);
+  const root = ownGitDirectory(path.join(directory, '.git')) ? directory : parent === directory || directory === home ? undefined : repositoryRoot(cache, parent, home);
+  cache.repositories.set(directory, root);
+  return root;
+}
+
+/** A .git planted by another user (in /tmp, say) makes no repository: git itself refuses such a one (safe.directory). */
+function ownGitDirectory(gitPath: string): boolean {
+  let uid: number;
+  try {
+    uid = lstatSync(gitPath).uid;
+  } catch {
+    return false;
+  }
+  const self = process.getuid?.();
+  return self === undefined || uid === self || uid === 0;
+}
+
+function nearestConfig(cache: ConfigCache, directory: string, boundary: string, trust: boolean): Promise<ConfigFile | undefined> {
+  return remember(cache.directories, `${directory}\0${boundary}\0${trust}`, async () => {
+    const own = await configIn(cache, directory, boundary, trust);
     if (own !== undefined) return own;
     const parent = path.dirname(directory);
-    if (parent === directory || directory === boundary || (await exists(path.join(directory, '.git')))) return undefined;
-    return nearestConfig(cache, parent, stopAt);
+    if (parent === directory || directory === boundary) return undefined;
+    return nearestConfig(cache, parent, boundary, trust);
   });
 }
 
-async function configIn(cache: ConfigCache, directory: string): Promise<ConfigFile | undefined> {
+async function configIn(cache: ConfigCache, directory: string, boundary: string, trust: boolean): Promise<ConfigFile | undefined> {
   for (const name of CONFIG_FILE_NAMES) {
     const file = path.join(directory, name);
-    const config = await remember(cache.files, `found\0${file}`, async () => {
-      const text = await readConfigText(file, false);
-      return text === undefined ? undefined : parseConfigFile(file, text, false);
+    const config = await remember(cache.files, `found\0${trust}\0${boundary}\0${file}`, async () => {
+      const text = readConfigText(file, false, boundary);
+      return text === undefined ? undefined : parseConfigFile(file, text, false, { trusted: trust, root: boundary });
     });
     if (config !== undefined) return config;
   }
@@ -129,19 +191,31 @@ function remember<T>(map: Map<string, Promise<T>>, key: string, compute: () => P
   return promise;
 }
 
-/** The file's text; undefined when a searched-for file is absent (a named one must exist). */
-async function readConfigText(file: string, required: boolean): Promise<string | undefined> {
+/**
+ * The file's text; undefined when a searched-for file is absent (a named one
+ * must exist). Only regular files of a sane size are read: a FIFO or
+ * /dev/zero in a scanned tree must not hang the run. A found file may be a
+ * symlink only to somewhere inside `boundary`.
+ */
+function readConfigText(file: string, required: boolean, boundary?: string): string | undefined {
   try {
-    return readFileSync(file, 'utf8');
+    if (boundary !== undefined) {
+      const real = realPathOf(file);
+      const realBoundary = realPathOf(boundary) ?? boundary;
+      if (real !== undefined && !isWithin(real, realBoundary)) {
+        // A package.json is a config only when it has the "dockopt" key, which cannot be known without
+        // reading the file it leads to: one that leads out of the tree is passed over.
+        if (path.basename(file) === 'package.json') return undefined;
+        throw new DockoptError('INVALID_CONFIG', `${displayPath(file)}: the config file is a symlink to ${real}, outside ${displayPath(boundary)}: not read`, { file });
+      }
+    }
+    return readRegularFile(file, MAX_SIDE_FILE_BYTES).toString('utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof DockoptError) throw error;
+    const code = error instanceof ReadProblem ? error.code : (error as NodeJS.ErrnoException).code;
     if (!required && (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR')) return undefined;
-    throw new DockoptError('INVALID_CONFIG', `${displayPath(file)}: cannot read config file: ${code ?? (error as Error).message}`, { file, cause: error });
+    throw new DockoptError('INVALID_CONFIG', `${displayPath(file)}: cannot read config file: ${(error as Error).message}`, { file, cause: error });
   }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return existsSync(file);
 }
 
 interface Override {
@@ -156,11 +230,32 @@ export interface ConfigFile {
   resolve(dockerfile: string): ResolvedConfig;
 }
 
+/** Keys that load code or steer the network: a found config holds them only when trusted. */
+const TRUSTED_ONLY_KEYS: Readonly<Partial<Record<keyof DockoptConfig, string>>> = {
+  transforms: 'loads code',
+  offline: 'is a registry setting (--offline)',
+  registryAllow: 'is a registry setting (--registry-allow)',
+  registryMirrors: 'is a registry setting (--registry-mirror)',
+  insecureRegistries: 'is a registry setting (--insecure-registry)',
+  cacheDir: 'is a registry setting (--cache-dir)',
+};
+
+/** Keys whose ids turn transforms on: in a found config they may not turn on one that asks a registry. */
+const TURNING_ON_KEYS: readonly (keyof DockoptConfig)[] = ['select', 'extendSelect', 'only'];
+
+export interface ConfigTrust {
+  /** The file may hold transforms and registry settings (named with --config, or --trust-config). */
+  readonly trusted: boolean;
+  /** For a found file: its repository (or starting directory); trusted transforms must lie inside it. */
+  readonly root?: string;
+}
+
 /**
  * Parses and checks a config file's text. A package.json without a "dockopt"
- * key is no config (undefined) unless it was named explicitly.
+ * key is no config (undefined) unless it was named explicitly. A file that
+ * was not named (`explicit` false) is untrusted unless `trust` says otherwise.
  */
-export function parseConfigFile(file: string, text: string, explicit: boolean): ConfigFile | undefined {
+export function parseConfigFile(file: string, text: string, explicit: boolean, trust: ConfigTrust = { trusted: explicit }): ConfigFile | undefined {
   const directory = path.dirname(file);
   const isPackageJson = path.basename(file) === 'package.json';
   // An unrelated, broken package.json must not stop a run; one that may hold dockopt's settings must.
@@ -192,7 +287,13 @@ export function parseConfigFile(file: string, text: string, explicit: boolean): 
       const configKey = key as keyof DockoptConfig;
       const wrong = configValueProblem(configKey, item);
       if (wrong) return problem(keyPointer, `"${key}" ${wrong}`);
+      const untrustedUse = TRUSTED_ONLY_KEYS[configKey];
+      if (untrustedUse !== undefined && !trust.trusted) {
+        return problem(keyPointer, `"${key}" ${untrustedUse}, which a config file found in the scanned tree may not do; name this file with --config, or pass --trust-config, to use it`);
+      }
       if (SELECTION_KEYS.includes(configKey)) checkTransformIds(item as string[], keyPointer, key);
+      if (TURNING_ON_KEYS.includes(configKey) && !trust.trusted) refuseNetworkTransforms(item as string[], keyPointer, key);
+      if (configKey === 'transforms' && trust.root !== undefined) checkInsideRoot(item as string[], keyPointer, trust.root);
       settings[key] = Object.freeze(relativeToConfig(configKey, item, directory));
     }
     if (Object.hasOwn(settings, 'only') && Object.hasOwn(settings, 'select')) {
@@ -206,6 +307,32 @@ export function parseConfigFile(file: string, text: string, explicit: boolean): 
     const known = [...TRANSFORMS, ...CONTEXT_TRANSFORMS].map((transform) => transform.meta.id);
     for (const [index, id] of ids.entries()) {
       if (!known.includes(id)) problem(`${pointer}/${index}`, `"${key}" names unknown transform "${id}"${didYouMean(id, known)}; known: ${known.join(', ')}`);
+    }
+  };
+
+  const refuseNetworkTransforms = (ids: readonly string[], pointer: string, key: string): void => {
+    const network = new Set(TRANSFORMS.filter((transform) => transform.meta.network).map((transform) => transform.meta.id));
+    for (const [index, id] of ids.entries()) {
+      if (network.has(id)) {
+        problem(
+          `${pointer}/${index}`,
+          `"${key}" names ${id}, which contacts registries: a config file found in the scanned tree cannot turn on the network; name it on the command line (--extend-select ${id}), name this file with --config, or pass --trust-config`,
+        );
+      }
+    }
+  };
+  const checkInsideRoot = (entries: readonly string[], pointer: string, root: string): void => {
+    const realRoot = realPathOf(root) ?? root;
+    for (const [index, entry] of entries.entries()) {
+      let target: string;
+      try {
+        target = /^file:/i.test(entry) ? fileURLToPath(entry) : path.resolve(directory, entry);
+      } catch {
+        problem(`${pointer}/${index}`, `"transforms" entry ${JSON.stringify(entry)} is not a file path or file: URL`);
+        continue;
+      }
+      const real = realPathOf(target) ?? target;
+      if (!isWithin(real, realRoot)) problem(`${pointer}/${index}`, `"transforms" entry ${JSON.stringify(entry)} leads outside ${displayPath(root)}; a config file found in the scanned tree may load transforms only from its own repository`);
     }
   };
 
@@ -306,6 +433,8 @@ interface LocatedJson {
   positionOf(pointer: string): { line: number; column: number };
 }
 
+const MAX_JSON_DEPTH = 64;
+
 /** Strict JSON (a leading BOM allowed); a syntax error or duplicate key throws INVALID_CONFIG at its line. */
 function parseJsonLocated(file: string, text: string): LocatedJson {
   const offsets = new Map<string, number>();
@@ -334,9 +463,11 @@ function parseJsonLocated(file: string, text: string): LocatedJson {
     }
   };
   const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-  const parseValue = (pointer: string): unknown => {
+  const parseValue = (pointer: string, depth = 0): unknown => {
     skipWhitespace();
     const char = text[index];
+    // A config is a few levels deep; thousands of brackets are an attack on the stack.
+    if ((char === '{' || char === '[') && depth >= MAX_JSON_DEPTH) fail(`nested more than ${MAX_JSON_DEPTH} levels deep`);
     if (char === '{') {
       index++;
       const object: Record<string, unknown> = {};
@@ -357,7 +488,7 @@ function parseJsonLocated(file: string, text: string): LocatedJson {
         if (text[index] !== ':') fail(`expected ":" after key "${key}", found ${found()}`);
         index++;
         // defineProperty, not assignment: a "__proto__" key stays a plain key.
-        Object.defineProperty(object, key, { value: parseValue(childPointer), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(object, key, { value: parseValue(childPointer, depth + 1), enumerable: true, writable: true, configurable: true });
         skipWhitespace();
         if (text[index] === ',') {
           index++;
@@ -382,7 +513,7 @@ function parseJsonLocated(file: string, text: string): LocatedJson {
         skipWhitespace();
         const childPointer = `${pointer}/${array.length}`;
         offsets.set(childPointer, index);
-        array.push(parseValue(childPointer));
+        array.push(parseValue(childPointer, depth + 1));
         skipWhitespace();
         if (text[index] === ',') {
           index++;

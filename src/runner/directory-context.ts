@@ -1,19 +1,29 @@
 // The build context on disk: the BuildContext (src/engine/build-context.ts)
 // that the runner hands to transforms for a Dockerfile's directory.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { contextPath, type BuildContext } from '../engine/build-context.js';
+import { isWithin, MAX_SIDE_FILE_BYTES, readRegularFile, realPathOf } from './read.js';
 
-/** The context in a directory on disk. Answers are cached: one context serves one run over one file. */
+/**
+ * The context in a directory on disk. Answers are cached: one context serves
+ * one run over one file. As in the builder, nothing outside the directory is
+ * part of the context: a symlink that leads out of it counts as absent, and
+ * only regular files of a sane size are read (a FIFO would hang the run).
+ */
 export function directoryBuildContext(directory: string): BuildContext {
   const stats = new Map<string, 'file' | 'directory' | undefined>();
   const texts = new Map<string, string | undefined>();
+  let realDirectory: string | undefined;
   const kind = (relative: string): 'file' | 'directory' | undefined => {
     if (stats.has(relative)) return stats.get(relative);
     let found: 'file' | 'directory' | undefined;
     try {
-      const stat = statSync(path.join(directory, relative));
-      found = stat.isDirectory() ? 'directory' : 'file';
+      const full = path.join(directory, relative);
+      const stat = statSync(full);
+      realDirectory ??= realPathOf(directory) ?? path.resolve(directory);
+      const real = realPathOf(full);
+      found = real === undefined || !isWithin(real, realDirectory) ? undefined : stat.isDirectory() ? 'directory' : 'file';
     } catch {
       found = undefined;
     }
@@ -31,7 +41,7 @@ export function directoryBuildContext(directory: string): BuildContext {
       if (!texts.has(relative)) {
         let text: string | undefined;
         try {
-          text = readFileSync(path.join(directory, relative), 'utf8');
+          text = readRegularFile(path.join(directory, relative), MAX_SIDE_FILE_BYTES).toString('utf8');
         } catch {
           text = undefined;
         }

@@ -7,6 +7,7 @@ import { DockoptError, throwIfAborted, type AbortSignalLike, type EnvironmentVar
 import type { ImageResolverOptions } from '../registry/index.js';
 import type { ImageResolver } from '../image/resolver.js';
 import { selectTransforms, type SelectionLayer, type SelectionRequest } from '../engine/selection.js';
+import { DEFAULT_MAX_FILE_BYTES } from './read.js';
 import type { Transform, TransformOptions } from '../engine/transform.js';
 import { CONTEXT_TRANSFORMS, TRANSFORMS } from '../../transforms/index.js';
 
@@ -74,7 +75,14 @@ export interface DockoptOptions extends Omit<DockoptConfig, 'transforms'> {
   readonly env?: EnvironmentVariables;
   /** Receives a line per registry request (the CLI's --verbose). */
   readonly registryLog?: (line: string) => void;
+  /** Seconds one Dockerfile may take (--timeout; default 10): a file over it is left untouched with a TIMEOUT error. */
+  readonly timeout?: number;
+  /** Largest Dockerfile read, in bytes (--max-file-size; default 4 MiB): a larger file is a READ_ERROR. */
+  readonly maxFileSize?: number;
 }
+
+/** The per-file time budget when none is given (--timeout). */
+export const DEFAULT_TIMEOUT_SECONDS = 10;
 
 type Check = (value: unknown) => string | undefined;
 
@@ -122,6 +130,9 @@ const OPTION_CHECKS: Readonly<Record<Exclude<keyof DockoptOptions, keyof Dockopt
   signal: (value) => (value instanceof AbortSignal ? undefined : 'must be an AbortSignal'),
   env: (value) => (typeof value === 'object' && value !== null ? undefined : 'must be an object of environment variables'),
   registryLog: (value) => (typeof value === 'function' ? undefined : 'must be a function (line) => void'),
+  // Not config-file keys: a scanned repository must not lift the limits that protect the run from it.
+  timeout: (value) => (typeof value === 'number' && value > 0 ? undefined : 'must be a number of seconds above 0 (Infinity for no limit)'),
+  maxFileSize: (value) => (Number.isInteger(value) && (value as number) > 0 ? undefined : 'must be a whole number of bytes above 0'),
 };
 
 const TRANSFORM_ENTRY: Check = (value) =>
@@ -168,8 +179,8 @@ export function validateOptions<T extends DockoptOptions>(value: unknown, extra:
 const isConfigFileChoice: Check = (value) =>
   typeof value === 'boolean' || (typeof value === 'string' && value.trim() !== '') ? undefined : 'must be true, false or a config file path';
 
-/** fixFile's own options: write, and which config file applies (the CLI's --config, or the nearest one). */
-export const WRITE_OPTION: Readonly<Record<string, Check>> = { write: isBoolean, configFile: isConfigFileChoice };
+/** fixFile's own options: write, which config file applies (the CLI's --config, or the nearest one), and whether a found one is trusted. */
+export const WRITE_OPTION: Readonly<Record<string, Check>> = { write: isBoolean, configFile: isConfigFileChoice, trustConfig: isBoolean };
 
 /** fixFiles' own options: write, and a callback told how many results to expect (for progress bars). */
 export const FILES_OPTIONS: Readonly<Record<string, Check>> = {
@@ -191,12 +202,16 @@ export interface WorkerPlan {
   readonly unsafeAllowed: readonly string[] | 'all';
   readonly knownIds: readonly string[];
   readonly options: TransformOptions;
+  readonly timeoutMs: number;
   readonly write: boolean;
+  readonly maxFileBytes: number;
 }
 
 export interface PreparedRun {
   readonly engine: EngineOptions;
   readonly signal?: AbortSignalLike;
+  /** Largest Dockerfile read, in bytes. */
+  readonly maxFileBytes: number;
   workerPlan(write: boolean): WorkerPlan | undefined;
 }
 
@@ -221,8 +236,23 @@ function selectionLayer(settings: Pick<DockoptConfig, 'select' | 'extendSelect' 
   return definedOnly({ select: settings.select, extendSelect: settings.extendSelect, ignore, only: settings.only });
 }
 
-/** Options → the engine's options: merged with the config, custom transforms loaded, transforms selected, resolver made. */
-export async function prepareRun(options: DockoptOptions): Promise<PreparedRun> {
+/** A config file found in the scanned tree and not trusted: data only (see src/runner/config.ts). */
+export interface UntrustedConfig {
+  readonly config: DockoptConfig;
+  /** The file, for errors. */
+  readonly source: string;
+}
+
+/**
+ * Options → the engine's options: merged with the config, custom transforms
+ * loaded, transforms selected, resolver made. An untrusted config's settings
+ * sit between `options.config` and the other options, and may not turn on a
+ * transform that asks a registry (config.ts refuses that with its line; this
+ * holds whatever key did it).
+ */
+export async function prepareRun(options: DockoptOptions, untrusted?: UntrustedConfig): Promise<PreparedRun> {
+  const given = options;
+  if (untrusted !== undefined) options = { ...options, config: { ...options.config, ...untrusted.config } };
   const settings = effectiveSettings(options);
   throwIfAborted(settings.signal);
   const entries = settings.transforms ?? [];
@@ -232,12 +262,15 @@ export async function prepareRun(options: DockoptOptions): Promise<PreparedRun> 
   const sources = entries.map((entry, index) => (typeof entry === 'string' ? entry : entry instanceof URL ? entry.href : `options.transforms[${index}] (${custom[index].meta.id})`));
   const all = withCustomTransforms(TRANSFORMS, custom, sources);
   const selection = selectTransforms(all, selectionRequest(options), CONTEXT_TRANSFORMS);
+  if (untrusted !== undefined) refuseNetworkFrom(untrusted, selection.transforms, selectTransforms(all, selectionRequest(given), CONTEXT_TRANSFORMS).transforms);
   const transformOptions: TransformOptions = definedOnly({ cacheMounts: settings.cacheMounts, pin: settings.pin, update: settings.update, runtimeBase: settings.runtimeBase });
   const needsRegistry = selection.transforms.some((transform) => transform.meta.network);
   // The registry client is loaded only when a transform asks a registry: most runs never need it.
   const resolver = settings.resolver ?? (needsRegistry ? await createRegistryResolver(settings) : undefined);
   const knownIds = [...all, ...CONTEXT_TRANSFORMS].map((transform) => transform.meta.id);
-  const engine: EngineOptions = { transforms: selection.transforms, unsafeAllowed: selection.unsafeAllowed, knownIds, options: transformOptions, services: resolver ? { resolver } : undefined };
+  const timeoutMs = (settings.timeout ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
+  const maxFileBytes = settings.maxFileSize ?? DEFAULT_MAX_FILE_BYTES;
+  const engine: EngineOptions = { transforms: selection.transforms, unsafeAllowed: selection.unsafeAllowed, knownIds, options: transformOptions, services: resolver ? { resolver } : undefined, timeoutMs };
   const builtInIds = new Set(TRANSFORMS.map((transform) => transform.meta.id));
   const customSelected = selection.transforms.filter((transform) => !builtInIds.has(transform.meta.id));
   const transformModules = customSelected.map(moduleUrlOf);
@@ -245,6 +278,7 @@ export async function prepareRun(options: DockoptOptions): Promise<PreparedRun> 
   return {
     engine,
     signal: settings.signal,
+    maxFileBytes,
     workerPlan: (write) =>
       threadable
         ? {
@@ -253,17 +287,40 @@ export async function prepareRun(options: DockoptOptions): Promise<PreparedRun> 
             unsafeAllowed: selection.unsafeAllowed === 'all' ? 'all' : [...selection.unsafeAllowed],
             knownIds,
             options: transformOptions,
+            timeoutMs,
             write,
+            maxFileBytes,
           }
         : undefined,
   };
+}
+
+function refuseNetworkFrom(untrusted: UntrustedConfig, selected: readonly Transform[], selectedWithout: readonly Transform[]): void {
+  const added = selected.filter((transform) => transform.meta.network && !selectedWithout.includes(transform)).map((transform) => transform.meta.id);
+  if (added.length === 0) return;
+  throw new DockoptError(
+    'INVALID_CONFIG',
+    `${untrusted.source}: turns on ${added.join(', ')}, which contacts registries: a config file found in the scanned tree cannot turn on the network; name it on the command line (--extend-select ${added.join(',')}), name this file with --config, or pass --trust-config`,
+    { file: untrusted.source },
+  );
 }
 
 /** The registry client behind pin-base (and non-root's image lookups), configured like the CLI's. */
 export async function createRegistryResolver(
   settings: Pick<DockoptOptions, 'offline' | 'registryAllow' | 'registryMirrors' | 'insecureRegistries' | 'cacheDir' | 'env' | 'registryLog'> = {},
 ): Promise<ImageResolver> {
-  const { createImageResolver } = await import('../registry/index.js');
+  const { createImageResolver, UnsafeCacheDirectoryError } = await import('../registry/index.js');
+  const { isLoopbackRegistry, normalizeRegistry, DOCKER_HUB } = await import('../image/reference.js');
+  // Never downgrade a public registry to plain http behind the user's back: Docker Hub never,
+  // another registry or a mirror only when named with --insecure-registry (loopback excepted).
+  const insecure = (settings.insecureRegistries ?? []).map(normalizeRegistry);
+  if (insecure.includes(DOCKER_HUB)) throw new DockoptError('INVALID_OPTIONS', '--insecure-registry cannot name Docker Hub: it is only reached over https');
+  for (const [registry, url] of Object.entries(settings.registryMirrors ?? {})) {
+    const mirror = new URL(url);
+    if (mirror.protocol === 'http:' && !isLoopbackRegistry(mirror.host) && !insecure.includes(normalizeRegistry(mirror.host))) {
+      throw new DockoptError('INVALID_OPTIONS', `--registry-mirror ${registry}=${url} is plain http: list ${mirror.host} with --insecure-registry to allow that`);
+    }
+  }
   const resolverOptions: ImageResolverOptions = {
     offline: settings.offline ?? false,
     allowRegistries: settings.registryAllow,
@@ -273,7 +330,12 @@ export async function createRegistryResolver(
     env: settings.env ?? process.env,
     log: settings.registryLog,
   };
-  return createImageResolver(resolverOptions);
+  try {
+    return createImageResolver(resolverOptions);
+  } catch (error) {
+    if (error instanceof UnsafeCacheDirectoryError) throw new DockoptError('INVALID_OPTIONS', error.message, { cause: error });
+    throw error;
+  }
 }
 
 function definedOnly<T extends object>(value: T): T {

@@ -1,13 +1,14 @@
 // The only module that touches the filesystem: finds Dockerfiles, reads them
 // safely, runs the engine and writes results back atomically.
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync, type Stats } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import ignore, { type Ignore } from 'ignore';
 import { directoryBuildContext } from './directory-context.js';
-import { DockerfileError, fixDockerfile, type EngineOptions } from '../engine/fixpoint.js';
+import { DockerfileError, DockerfileTimeout, fixDockerfile, type EngineOptions } from '../engine/fixpoint.js';
+import { DEFAULT_MAX_FILE_BYTES, isWithin, MAX_SIDE_FILE_BYTES, readRegularFile, readRegularFileIfPresent, realPathOf } from './read.js';
 import { abortError, DockoptError, type AbortSignalLike, type Diagnostic, type DockoptErrorCode } from '../engine/errors.js';
 import type { WorkerPlan } from './options.js';
 import { failedText, resultOfFix, type FileResult, type TextResult } from '../engine/results.js';
@@ -26,38 +27,78 @@ interface IgnoreLayer {
   readonly matcher: Ignore;
 }
 
+/** What discovery found: the files in a stable order, the paths that matched nothing, and where each file's search started. */
+export interface Discovery {
+  readonly files: string[];
+  readonly missing: string[];
+  /**
+   * For each file, the directory its path was named by: the directory given,
+   * the glob's base, or (for a file named itself) its own directory. Outside a
+   * repository, the config search stops there.
+   */
+  readonly startDirectories: ReadonlyMap<string, string>;
+  /** Real paths of the directories given (and of the directories of files given): what a search may lead into. */
+  readonly roots: readonly string[];
+  /** The files named on the command line themselves: processed whatever the exclude patterns say. */
+  readonly explicit: ReadonlySet<string>;
+}
+
 /**
- * Files to process, in a stable order. Explicit files are taken as given;
- * directories are searched for Dockerfiles, honouring .gitignore files (of
- * the enclosing repository too) and skipping node_modules and .git. A path
- * that does not exist but has glob characters (`*`, `?`, `[…]`, `{a,b}`) is
- * a glob: the files it matches are searched the same way, whatever their name.
- * A path that matches nothing is missing.
+ * Files to process, in a stable order. Explicit files are taken as given
+ * (a symlink named by the user is followed); directories are searched for
+ * Dockerfiles, honouring .gitignore files (of the enclosing repository too)
+ * and skipping node_modules and .git. A path that does not exist but has glob
+ * characters (`*`, `?`, `[…]`, `{a,b}`) is a glob: the files it matches are
+ * searched the same way, whatever their name. A path that matches nothing is
+ * missing. Symlinks met while searching are taken only when their real path
+ * lies inside one of the directories given, so a repository cannot lead a
+ * run (and its --write) to files elsewhere.
  */
-export async function discoverFiles(paths: readonly string[], exclude: readonly string[] = []): Promise<{ files: string[]; missing: string[]; explicit: Set<string> }> {
+export async function discoverFiles(paths: readonly string[], exclude: readonly string[] = []): Promise<Discovery> {
   const files: string[] = [];
   const missing: string[] = [];
   const explicit = new Set<string>();
+  const startDirectories = new Map<string, string>();
+  const found = (file: string, start: string) => {
+    files.push(file);
+    if (!startDirectories.has(file)) startDirectories.set(file, start);
+  };
   // --exclude patterns are .gitignore patterns relative to each directory searched.
   const excludedUnder = (base: string): IgnoreLayer[] => (exclude.length > 0 ? [{ base, matcher: ignore().add([...exclude]) }] : []);
+  const searched: { given: string; base?: string; glob?: string }[] = [];
   for (const given of paths) {
     let stats: Stats;
     try {
       stats = await fs.stat(given);
     } catch {
-      const matched = isGlob(given) ? await expandGlob(given, excludedUnder) : [];
-      if (matched.length > 0) files.push(...matched);
+      const base = isGlob(given) ? await globBase(given) : undefined;
+      if (base !== undefined) searched.push({ given, base, glob: given });
       else missing.push(given);
       continue;
     }
-    if (stats.isDirectory()) files.push(...(await walk(given, [...excludedUnder(given), ...(await enclosingIgnores(given))], isDockerfileName)));
-    else {
+    searched.push(stats.isDirectory() ? { given, base: given } : { given });
+  }
+  const roots = searched.flatMap((entry) => (entry.base === undefined ? [] : [realPathOf(entry.base) ?? path.resolve(entry.base)]));
+  const insideRoots = (full: string) => {
+    const real = realPathOf(full);
+    return real !== undefined && roots.some((root) => isWithin(real, root));
+  };
+  for (const entry of searched) {
+    if (entry.base === undefined) {
       // A file named on the command line is processed, whatever the patterns say (as in Ruff and Prettier).
-      files.push(given);
-      explicit.add(given);
+      found(entry.given, path.dirname(path.resolve(entry.given)));
+      explicit.add(entry.given);
+    } else if (entry.glob === undefined) {
+      const walked = await walk(entry.base, [...excludedUnder(entry.base), ...(await enclosingIgnores(entry.base))], isDockerfileName, insideRoots);
+      for (const file of walked) found(file, path.resolve(entry.base));
+    } else {
+      const matched = await expandGlob(entry.glob, entry.base, excludedUnder, insideRoots);
+      if (matched.length === 0) missing.push(entry.given);
+      for (const file of matched) found(file, path.resolve(entry.base));
     }
   }
-  return { files: [...new Set(files)], missing, explicit };
+  const namedFileDirectories = searched.flatMap((entry) => (entry.base === undefined ? [realPathOf(path.dirname(path.resolve(entry.given))) ?? path.dirname(path.resolve(entry.given))] : []));
+  return { files: [...new Set(files)], missing, explicit, startDirectories, roots: [...new Set([...roots, ...namedFileDirectories])] };
 }
 
 /** True when a path matches .gitignore-style patterns relative to `base` (a config file's `exclude`). */
@@ -71,17 +112,23 @@ function isGlob(given: string): boolean {
   return GLOB_CHARACTERS.test(given);
 }
 
-async function expandGlob(pattern: string, excludedUnder: (base: string) => IgnoreLayer[]): Promise<string[]> {
+/** The directory a glob is searched from (the part before its first glob segment), or undefined when it is not a directory. */
+async function globBase(pattern: string): Promise<string | undefined> {
   const segments = pattern.split('/');
   const firstGlob = segments.findIndex((segment) => GLOB_CHARACTERS.test(segment));
   const base = segments.slice(0, firstGlob).join('/') || (pattern.startsWith('/') ? '/' : '.');
-  const matcher = globToRegExp(segments.slice(firstGlob).join('/'));
   try {
-    if (!(await fs.stat(base)).isDirectory()) return [];
+    return (await fs.stat(base)).isDirectory() ? base : undefined;
   } catch {
-    return [];
+    return undefined;
   }
-  return walk(base, [...excludedUnder(base), ...(await enclosingIgnores(base))], (_name, full) => matcher.test(path.relative(base, full).split(path.sep).join('/')));
+}
+
+async function expandGlob(pattern: string, base: string, excludedUnder: (base: string) => IgnoreLayer[], mayFollow: (full: string) => boolean): Promise<string[]> {
+  const segments = pattern.split('/');
+  const firstGlob = segments.findIndex((segment) => GLOB_CHARACTERS.test(segment));
+  const matcher = globToRegExp(segments.slice(firstGlob).join('/'));
+  return walk(base, [...excludedUnder(base), ...(await enclosingIgnores(base))], (_name, full) => matcher.test(path.relative(base, full).split(path.sep).join('/')), mayFollow);
 }
 
 /** A glob over `/`-separated relative paths: `**` any directories, `*` and `?` within a name, `[…]` and `{a,b}`. */
@@ -117,7 +164,7 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-async function walk(directory: string, layers: readonly IgnoreLayer[], accept: (name: string, full: string) => boolean): Promise<string[]> {
+async function walk(directory: string, layers: readonly IgnoreLayer[], accept: (name: string, full: string) => boolean, mayFollow: (full: string) => boolean): Promise<string[]> {
   const own = await readIgnoreLayer(directory);
   const active = own ? [...layers, own] : layers;
   let entries;
@@ -133,8 +180,9 @@ async function walk(directory: string, layers: readonly IgnoreLayer[], accept: (
     const isDirectory = entry.isDirectory();
     if (isDirectory && SKIPPED_DIRECTORIES.has(entry.name)) continue;
     if (isIgnored(active, full, isDirectory)) continue;
-    if (isDirectory) found.push(...(await walk(full, active, accept)));
-    else if ((entry.isFile() || entry.isSymbolicLink()) && accept(entry.name, full)) found.push(full);
+    if (isDirectory) found.push(...(await walk(full, active, accept, mayFollow)));
+    else if (entry.isFile() && accept(entry.name, full)) found.push(full);
+    else if (entry.isSymbolicLink() && accept(entry.name, full) && mayFollow(full)) found.push(full);
   }
   return found;
 }
@@ -149,8 +197,9 @@ function isIgnored(layers: readonly IgnoreLayer[], full: string, isDirectory: bo
 
 async function readIgnoreLayer(directory: string): Promise<IgnoreLayer | undefined> {
   try {
-    const content = await fs.readFile(path.join(directory, '.gitignore'), 'utf8');
-    return { base: directory, matcher: ignore().add(content) };
+    // A .gitignore can be a FIFO or a link to /dev/zero too: read it like any file the repository controls.
+    const content = readRegularFileIfPresent(path.join(directory, '.gitignore'), MAX_SIDE_FILE_BYTES);
+    return content === undefined ? undefined : { base: directory, matcher: ignore().add(content.toString('utf8')) };
   } catch {
     return undefined;
   }
@@ -192,8 +241,8 @@ async function exists(file: string): Promise<boolean> {
 
 /** Decodes a file's bytes as a Dockerfile, keeping a BOM; an error message for binary or non-UTF-8 input. */
 export function decodeDockerfile(bytes: Uint8Array): { text: string } | { error: string } {
-  const sniff = bytes.subarray(0, 8192);
-  if (sniff.includes(0)) return { error: 'binary file (contains NUL bytes), not a Dockerfile' };
+  // The whole file: a NUL after the first few KiB makes it just as binary (reads are capped, so this is bounded).
+  if (bytes.includes(0)) return { error: 'binary file (contains NUL bytes), not a Dockerfile' };
   try {
     return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes) };
   } catch {
@@ -206,6 +255,7 @@ export async function processText(text: string, engine: EngineOptions): Promise<
   try {
     return resultOfFix(await fixDockerfile(text, engine));
   } catch (error) {
+    if (error instanceof DockerfileTimeout) return failedText(text, fileError('TIMEOUT', error.message));
     if (error instanceof DockerfileError) {
       const cycle = error.problems.length === 0;
       const message = cycle ? error.message : `cannot parse: ${error.message.replace(/^\d+:\d+: /, '')}`;
@@ -219,14 +269,21 @@ function fileError(code: DockoptErrorCode, message: string, line = 1): Diagnosti
   return { line, message, severity: 'error', code };
 }
 
-export async function processFile(file: string, engine: EngineOptions, index = 0): Promise<FileResult> {
+/** How the runner treats each file: whether it writes, and the largest file it reads. */
+export interface FileOptions {
+  readonly write: boolean;
+  /** Default DEFAULT_MAX_FILE_BYTES. */
+  readonly maxFileBytes?: number;
+}
+
+export async function processFile(file: string, engine: EngineOptions, index = 0, maxFileBytes = DEFAULT_MAX_FILE_BYTES): Promise<FileResult> {
   let bytes: Uint8Array;
   try {
     // Synchronous on purpose: Dockerfiles are small and the engine is CPU-bound, so a
     // thread-pool round trip per file would leave the CPU idle between files.
-    bytes = readFileSync(file);
+    bytes = readRegularFile(file, maxFileBytes);
   } catch (error) {
-    return unreadable(file, index, `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    return unreadable(file, index, `cannot read: ${(error as Error).message}`);
   }
   const decoded = decodeDockerfile(bytes);
   if ('error' in decoded) return unreadable(file, index, decoded.error);
@@ -256,9 +313,10 @@ export async function writeAtomically(file: string, content: string, options: { 
   const handle = await fs.open(temporary, 'wx', mode);
   try {
     await handle.writeFile(content, 'utf8');
+    // chown first: it clears the setuid and setgid bits, so a chmod before it would lose them.
+    if (existing && process.getuid?.() === 0) await handle.chown(existing.stats.uid, existing.stats.gid);
     // Explicitly, because the umask narrows the mode open() creates with.
     await handle.chmod(mode);
-    if (existing && process.getuid?.() === 0) await handle.chown(existing.stats.uid, existing.stats.gid);
     await handle.sync();
     await handle.close();
     await fs.rename(temporary, target);
@@ -285,9 +343,9 @@ async function existingTarget(file: string, mayCreate: boolean): Promise<{ targe
 }
 
 /** Reads, fixes and (with write) replaces one file; never throws. */
-export async function processAndWrite(file: string, engine: EngineOptions, write: boolean, index = 0): Promise<FileResult> {
-  const result = await processFile(file, engine, index);
-  if (!write || result.status !== 'changed' || result.output === undefined) return result;
+export async function processAndWrite(file: string, engine: EngineOptions, options: FileOptions, index = 0): Promise<FileResult> {
+  const result = await processFile(file, engine, index, options.maxFileBytes);
+  if (!options.write || result.status !== 'changed' || result.output === undefined) return result;
   try {
     await writeAtomically(file, result.output);
     return { ...result, written: true };
@@ -301,8 +359,7 @@ const MIN_FILES_PER_WORKER = 200;
 /** Files in flight on the main thread: overlaps reading and writing with the (synchronous) engine work. */
 const MAIN_THREAD_LANES = 4;
 
-export interface ProcessOptions {
-  readonly write: boolean;
+export interface ProcessOptions extends FileOptions {
   /** When given, large batches are spread over worker threads (one per core). */
   readonly workerPlan?: WorkerPlan;
   /** Most threads to use (default: one per core); 1 keeps everything on the main thread. */
@@ -331,7 +388,7 @@ export async function* processFiles(files: readonly string[], engine: EngineOpti
     runInWorkers(files, options.workerPlan, threads, take, results, finish);
   } else {
     const lane = async () => {
-      for (let index = take(); index !== undefined; index = take()) results.push(await processAndWrite(files[index], engine, options.write, index));
+      for (let index = take(); index !== undefined; index = take()) results.push(await processAndWrite(files[index], engine, options, index));
     };
     Promise.all(Array.from({ length: MAIN_THREAD_LANES }, lane)).then(() => finish(), finish);
   }

@@ -18,6 +18,7 @@ async function engineFor(plan: WorkerPlan): Promise<EngineOptions> {
     unsafeAllowed: plan.unsafeAllowed === 'all' ? 'all' : new Set(plan.unsafeAllowed),
     knownIds: plan.knownIds,
     options: plan.options,
+    timeoutMs: plan.timeoutMs,
   };
 }
 
@@ -32,7 +33,7 @@ parentPort!.on('message', (message: { index: number; file: string } | null) => {
       parentPort!.close();
       return;
     }
-    const result = await processAndWrite(message.file, await engine, plan.write, message.index);
+    const result = await processAndWrite(message.file, await engine, { write: plan.write, maxFileBytes: plan.maxFileBytes }, message.index);
     parentPort!.postMessage(result);
   });
 });

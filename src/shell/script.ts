@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { Language, Parser, type Node, type Tree } from 'web-tree-sitter';
-import { instructionsBefore, type DockerfileDocument, type InstructionInfo } from '../dockerfile/document.js';
+import { keywordBefore, type DockerfileDocument, type InstructionInfo } from '../dockerfile/document.js';
 
 export type { Node as ShellNode, Tree as ShellTree } from 'web-tree-sitter';
 
@@ -184,6 +184,86 @@ export function commandArguments(command: Node): Node[] {
   return command.childrenForFieldName('argument').filter((node): node is Node => node !== null);
 }
 
+/** A node's type and range, as the walk below hands out ancestors (no Node object made for them). */
+export interface NodeSpan {
+  readonly type: string;
+  readonly startIndex: number;
+  readonly endIndex: number;
+}
+
+/**
+ * Calls visit for every node below root whose type is in `types`, depth
+ * first in source order (the order of descendantsOfType), with its
+ * ancestors from root to parent. One cursor walk, linear in the tree: asking
+ * `node.parent` instead walks down from the root each time, which is
+ * quadratic in the depth of a long `a && b && …` chain. `ancestors` changes
+ * as the walk goes on: read it during the call, do not keep it.
+ */
+export function visitDescendants(root: Node, types: ReadonlySet<string>, visit: (node: Node, ancestors: readonly NodeSpan[]) => void): void {
+  const cursor = root.walk();
+  const ancestors: NodeSpan[] = [];
+  try {
+    if (!cursor.gotoFirstChild()) return;
+    ancestors.push({ type: root.type, startIndex: root.startIndex, endIndex: root.endIndex });
+    for (;;) {
+      if (types.has(cursor.nodeType)) visit(cursor.currentNode, ancestors);
+      const span = { type: cursor.nodeType, startIndex: cursor.startIndex, endIndex: cursor.endIndex };
+      if (cursor.gotoFirstChild()) {
+        ancestors.push(span);
+        continue;
+      }
+      while (!cursor.gotoNextSibling()) {
+        if (!cursor.gotoParent() || ancestors.length <= 1) return;
+        ancestors.pop();
+      }
+    }
+  } finally {
+    cursor.delete();
+  }
+}
+
+const parentIndexes = new WeakMap<Tree, Map<number, Node>>();
+
+/**
+ * A node's parent, like `node.parent` but from an index of the whole tree
+ * built once per tree by one cursor walk: tree-sitter's own parent lookup
+ * walks down from the root, so climbing from every command of a long chain
+ * would be quadratic (cubic with the climbs).
+ */
+export function parentOf(node: Node): Node | null {
+  let index = parentIndexes.get(node.tree);
+  if (index === undefined) {
+    index = new Map();
+    const cursor = node.tree.walk();
+    const ancestors: Node[] = [cursor.currentNode];
+    try {
+      if (cursor.gotoFirstChild()) {
+        for (;;) {
+          const current = cursor.currentNode;
+          index.set(current.id, ancestors[ancestors.length - 1]);
+          if (cursor.gotoFirstChild()) {
+            ancestors.push(current);
+            continue;
+          }
+          let done = false;
+          while (!cursor.gotoNextSibling()) {
+            if (!cursor.gotoParent() || ancestors.length <= 1) {
+              done = true;
+              break;
+            }
+            ancestors.pop();
+          }
+          if (done) break;
+        }
+      }
+    } finally {
+      cursor.delete();
+    }
+    parentIndexes.set(node.tree, index);
+  }
+  return index.get(node.id) ?? null;
+}
+
 /** Every node of a type below root, depth first, in source order. */
 export function descendantsOfType(root: Node, type: string | readonly string[]): Node[] {
   return root.descendantsOfType(type as string | string[]).filter((node): node is Node => node !== null);
@@ -193,7 +273,7 @@ const POSIX_SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh', 'busybo
 
 /** The stage's SHELL when it is not a POSIX shell (PowerShell, cmd…), else undefined. */
 export function foreignShell(doc: DockerfileDocument, instruction: InstructionInfo): string | undefined {
-  const shells = instructionsBefore(doc, instruction).filter((other) => other.keyword === 'SHELL');
+  const shells = keywordBefore(doc, instruction, 'SHELL');
   const last = shells[shells.length - 1];
   if (!last) return undefined;
   const text = doc.text.slice(argumentsStart(doc, last) ?? last.end, last.end);

@@ -2,7 +2,7 @@
 // which `&&`/`||`/`;` chain it belongs to, which block encloses it, and
 // whether it runs every time the RUN succeeds. Built on the tree-sitter-bash
 // tree from src/shell/script.ts; nothing here edits text.
-import type { ShellNode } from './script.js';
+import { parentOf, type ShellNode } from './script.js';
 
 export type Operator = '&&' | '||' | ';' | '&';
 
@@ -96,11 +96,7 @@ function operandsOf(node: ShellNode): Operand[] {
   switch (node.type) {
     case 'list': {
       const operands: Operand[] = [];
-      for (const child of node.children) {
-        if (!child) continue;
-        if (child.type === '&&' || child.type === '||') operands[operands.length - 1].op = child.type;
-        else if (isStatement(child)) operands.push(...operandsOf(child));
-      }
+      listOperands(node, operands);
       return operands;
     }
     case 'redirected_statement':
@@ -126,12 +122,51 @@ function operandsOf(node: ShellNode): Operand[] {
 }
 
 /**
+ * A list's operands appended to `operands`. tree-sitter-bash nests `a && b
+ * && c` as ((a && b) && c): the nested lists are walked with a stack rather
+ * than by recursion and array copies, which would be quadratic (and deep) on
+ * a chain of thousands.
+ */
+function listOperands(list: ShellNode, operands: Operand[]): void {
+  const pending: (ShellNode | null)[][] = [list.children];
+  const positions = [0];
+  while (pending.length > 0) {
+    const children = pending[pending.length - 1];
+    const position = positions[positions.length - 1];
+    if (position >= children.length) {
+      pending.pop();
+      positions.pop();
+      continue;
+    }
+    positions[positions.length - 1] = position + 1;
+    const child = children[position];
+    if (!child) continue;
+    if (child.type === '&&' || child.type === '||') operands[operands.length - 1].op = child.type;
+    else if (child.type === 'list') {
+      pending.push(child.children);
+      positions.push(0);
+    } else if (isStatement(child)) operands.push(...operandsOf(child));
+  }
+}
+
+/**
  * The chains directly inside a block node, one per keyword-delimited
  * segment: an if_statement has its condition and its then-body, a case_item
  * the statements after `)`. Statements separated by `;` or `&` belong to the
  * same chain.
  */
 export function chainsIn(container: ShellNode): { keyword?: string; links: ChainLink[] }[] {
+  // levelsOf asks this for the container of every command: once per container and tree.
+  let known = chainCache.get(container.tree);
+  if (known === undefined) chainCache.set(container.tree, (known = new Map()));
+  let segments = known.get(container.id);
+  if (segments === undefined) known.set(container.id, (segments = computeChains(container)));
+  return segments;
+}
+
+const chainCache = new WeakMap<ShellNode['tree'], Map<number, { keyword?: string; links: ChainLink[] }[]>>();
+
+function computeChains(container: ShellNode): { keyword?: string; links: ChainLink[] }[] {
   const segments: { keyword?: string; links: ChainLink[] }[] = [];
   let pending: Operand[] | undefined;
   let keyword: string | undefined;
@@ -173,7 +208,7 @@ function blockKind(container: ShellNode, keyword: string | undefined): BlockKind
       return 'program';
     case 'subshell':
     case 'compound_statement':
-      return container.parent?.type === 'function_definition' ? 'function' : 'group';
+      return parentOf(container)?.type === 'function_definition' ? 'function' : 'group';
     case 'do_group':
       return 'loop';
     case 'if_statement':
@@ -196,9 +231,11 @@ function statementOfBlock(container: ShellNode): ShellNode | undefined {
     case 'elif_clause':
     case 'else_clause':
     case 'case_item':
-      return container.parent ?? undefined;
-    case 'compound_statement':
-      return container.parent?.type === 'function_definition' ? container.parent : container;
+      return parentOf(container) ?? undefined;
+    case 'compound_statement': {
+      const parent = parentOf(container);
+      return parent?.type === 'function_definition' ? parent : container;
+    }
     default:
       return container;
   }
@@ -213,20 +250,67 @@ export function levelsOf(node: ShellNode): Level[] | undefined {
   const levels: Level[] = [];
   let current: ShellNode = node;
   for (;;) {
-    let container = current.parent;
-    while (container && CHAIN_NODES.has(container.type)) container = container.parent;
+    const container = enclosingContainer(current);
     if (!container || !CONTAINERS.has(container.type)) return undefined;
     const start = current.startIndex;
     const end = current.endIndex;
-    const segment = chainsIn(container).find((candidate) => candidate.links.some((link) => link.start <= start && end <= link.end));
+    let segment: { keyword?: string; links: ChainLink[] } | undefined;
+    let index = -1;
+    for (const candidate of chainsIn(container)) {
+      index = linkAround(candidate.links, start, end);
+      if (index >= 0) {
+        segment = candidate;
+        break;
+      }
+    }
     const kind = segment && blockKind(container, segment.keyword);
     if (!segment || !kind) return undefined;
-    levels.push({ kind, links: segment.links, index: segment.links.findIndex((link) => link.start <= start && end <= link.end), container });
+    levels.push({ kind, links: segment.links, index, container });
     if (kind === 'program') return levels;
     const outer = statementOfBlock(container);
     if (!outer || outer.equals(current)) return undefined;
     current = outer;
   }
+}
+
+/**
+ * The first ancestor that is not part of the chain around node (a list,
+ * pipeline, redirection or `!`). Remembered per tree for every node on the
+ * way: the first command of `a && b && …` sits under one list per operand, so
+ * climbing afresh from every command would be quadratic.
+ */
+function enclosingContainer(node: ShellNode): ShellNode | null {
+  let known = containerCache.get(node.tree);
+  if (known === undefined) containerCache.set(node.tree, (known = new Map()));
+  const climbed: number[] = [];
+  let container = parentOf(node);
+  while (container && CHAIN_NODES.has(container.type)) {
+    const remembered = known.get(container.id);
+    if (remembered !== undefined) {
+      container = remembered;
+      break;
+    }
+    climbed.push(container.id);
+    container = parentOf(container);
+  }
+  // Every chain node passed on the way has the same container.
+  for (const id of climbed) known.set(id, container);
+  return container;
+}
+
+const containerCache = new WeakMap<ShellNode['tree'], Map<number, ShellNode | null>>();
+
+/** Index of the link whose extent holds [start, end): links are disjoint and in source order, so a binary search finds it. */
+function linkAround(links: readonly ChainLink[], start: number, end: number): number {
+  let low = 0;
+  let high = links.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if (links[middle].start <= start) low = middle + 1;
+    else high = middle - 1;
+  }
+  // high is the last link starting at or before start.
+  return high >= 0 && end <= links[high].end ? high : -1;
 }
 
 /** The operators from the start of the operand's `;`-separated statement up to the operand. */

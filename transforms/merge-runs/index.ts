@@ -16,6 +16,7 @@ import {
   escapeRegExp,
   hasHeredoc,
   isExecForm,
+  parentOf,
   parseShell,
   shellScript,
   sourceOffset,
@@ -90,7 +91,8 @@ function mergeRuns(ctx: TransformContext): Finding[] {
     }
     const leftFacts = factsOf(left);
     const rightFacts = factsOf(right);
-    const laterScripts = laterRunTexts(doc, index);
+    // Read only when the RUN above sets a variable: slicing every later RUN for every pair is quadratic.
+    const laterScripts = () => laterRunTexts(doc, index);
     const decision = decidePair(doc, shells.get(left) ?? DEFAULT_SHELL, leftFacts, rightFacts, chain.length > 0, laterScripts);
     if (!decision.merge) {
       flush();
@@ -131,7 +133,7 @@ function decidePair(
   left: RunFacts | Unsupported,
   right: RunFacts | Unsupported,
   leftFollowsAnother: boolean,
-  laterScripts: readonly string[],
+  laterScripts: () => readonly string[],
 ): Joined | Refused {
   const refuse = (reason: string): Refused => ({ merge: false, reason });
   if (!shell.posix) return refuse(shell.description);
@@ -190,12 +192,13 @@ function directiveBetween(doc: DockerfileDocument, left: RunFacts, right: RunFac
   return undefined;
 }
 
-function leakingVariable(left: RunFacts, shell: StageShell, laterScripts: readonly string[]): string | undefined {
+function leakingVariable(left: RunFacts, shell: StageShell, laterScripts: () => readonly string[]): string | undefined {
+  let later: readonly string[] | undefined;
   for (const name of left.variableWrites) {
     // Names that may be special to some shell (PATH, IFS, zsh's `path`...) or
     // exported by `set -a` matter even when nothing reads them by name.
     const harmlessIfUnread = /^[a-z_][a-z0-9_]*$/.test(name) && !shell.allexport && shell.name !== 'zsh';
-    if (!harmlessIfUnread || laterScripts.some((text) => mayRead(text, name))) return `sets $${name}`;
+    if (!harmlessIfUnread || (later ??= laterScripts()).some((text) => mayRead(text, name))) return `sets $${name}`;
   }
   return undefined;
 }
@@ -504,7 +507,7 @@ function analyzeRun(doc: DockerfileDocument, instruction: InstructionInfo): RunF
     const lastIndex = children.indexOf(lastStatement);
     const terminator = children[lastIndex + 1] && (children[lastIndex + 1].type === ';' || children[lastIndex + 1].type === '&') ? children[lastIndex + 1] : undefined;
     const comments = descendants(root).filter((node) => node.type === 'comment');
-    if (comments.some((comment) => comment.parent?.type !== 'program')) {
+    if (comments.some((comment) => parentOf(comment)?.type !== 'program')) {
       return { unsupported: (subject) => `${subject} has a shell comment this transform does not understand` };
     }
     const end = (index: number) => script.sourceOffsets[index - 1] + 1;
@@ -540,14 +543,33 @@ function analyzeRun(doc: DockerfileDocument, instruction: InstructionInfo): RunF
   }
 }
 
+/** Every node from root down, depth first in source order; a stack, not recursion, as `a && b && …` nests one level per operand. */
 function descendants(root: ShellNode): ShellNode[] {
   const found: ShellNode[] = [];
-  const visit = (node: ShellNode) => {
+  const stack: ShellNode[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
     found.push(node);
-    for (const child of node.children) if (child) visit(child);
-  };
-  visit(root);
+    const children = node.children;
+    for (let index = children.length - 1; index >= 0; index--) if (children[index]) stack.push(children[index]!);
+  }
   return found;
+}
+
+/** The operands of a list, nested lists flattened in order (iteratively, for long chains). */
+function listOperands(list: ShellNode): ShellNode[] {
+  const operands: ShellNode[] = [];
+  const stack: ShellNode[] = [list];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.type !== 'list') {
+      operands.push(node);
+      continue;
+    }
+    const children = namedChildren(node);
+    for (let index = children.length - 1; index >= 0; index--) stack.push(children[index]);
+  }
+  return operands;
 }
 
 function namedChildren(node: ShellNode): ShellNode[] {
@@ -556,8 +578,17 @@ function namedChildren(node: ShellNode): ShellNode[] {
 
 /** `a || b` after `X &&` would read `(X && a) || b`: any `||` at the top of the statement needs a group. */
 function hasTopLevelOr(statement: ShellNode): boolean {
-  if (statement.type !== 'list' && statement.type !== 'redirected_statement') return false;
-  return statement.children.some((child) => child !== null && (child.type === '||' || hasTopLevelOr(child)));
+  const stack = [statement];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.type !== 'list' && node.type !== 'redirected_statement') continue;
+    for (const child of node.children) {
+      if (child === null) continue;
+      if (child.type === '||') return true;
+      stack.push(child);
+    }
+  }
+  return false;
 }
 
 /** The literal text of a word, or undefined when it depends on expansions. */
@@ -623,23 +654,34 @@ class StateScan {
   reason?: string;
   readonly variables = new Set<string>();
 
-  visit(node: ShellNode, inArithmetic = false): void {
+  /** Visits node and what runs below it, depth first in source order (a stack: chains nest one level per operand). */
+  visit(root: ShellNode): void {
+    const stack: { node: ShellNode; inArithmetic: boolean }[] = [{ node: root, inArithmetic: false }];
+    while (stack.length > 0) {
+      const { node, inArithmetic } = stack.pop()!;
+      const children = this.visitOne(node, inArithmetic);
+      if (children === undefined) continue;
+      for (let index = children.nodes.length - 1; index >= 0; index--) if (children.nodes[index]) stack.push({ node: children.nodes[index]!, inArithmetic: children.arithmetic });
+    }
+  }
+
+  /** Records what node does; returns the children to visit next, if any. */
+  private visitOne(node: ShellNode, inArithmetic: boolean): { nodes: readonly (ShellNode | null)[]; arithmetic: boolean } | undefined {
     const arithmetic = inArithmetic || node.type === 'arithmetic_expansion' || node.type === 'c_style_for_statement' || isArithmetic(node);
     switch (node.type) {
       case 'subshell':
       case 'command_substitution':
       case 'process_substitution':
-        return;
+        return undefined;
       case 'pipeline': {
         // bash and dash run every element in a subshell; zsh and ksh run the last one in the shell.
         const elements = namedChildren(node);
         const last = elements[elements.length - 1];
-        if (last) this.visit(last, inArithmetic);
-        return;
+        return last ? { nodes: [last], arithmetic: inArithmetic } : undefined;
       }
       case 'function_definition':
         this.note(`defines the function ${node.childForFieldName('name')?.text ?? ''}`.trimEnd());
-        return;
+        return undefined;
       case 'declaration_command':
         this.note(`runs \`${node.firstChild?.text ?? 'declare'}\`, which ${STATE_COMMANDS[node.firstChild?.text ?? 'declare'] ?? 'declares a variable'}`);
         break;
@@ -667,7 +709,7 @@ class StateScan {
         if (arithmetic && node.children.some((child) => child !== null && ASSIGNING_OPERATORS.has(child.type))) this.writes(node);
         break;
     }
-    for (const child of node.children) if (child) this.visit(child, arithmetic);
+    return { nodes: node.children, arithmetic };
   }
 
   private note(reason: string): void {
@@ -681,7 +723,8 @@ class StateScan {
   }
 
   private assignment(node: ShellNode): void {
-    const parent = node.parent?.type === 'variable_assignments' ? node.parent.parent : node.parent;
+    const direct = parentOf(node);
+    const parent = direct?.type === 'variable_assignments' ? parentOf(direct) : direct;
     if (parent?.type === 'command' || parent?.type === 'declaration_command') return;
     if (parent?.type === 'c_style_for_statement') {
       this.writes(node);
@@ -813,6 +856,7 @@ function statusSaysItAll(statement: ShellNode): boolean {
     case 'unset_command':
       return substitutionsSayItAll(statement);
     case 'list':
+      return listOperands(statement).every(statusSaysItAll);
     case 'pipeline':
     case 'negated_command':
       return namedChildren(statement).every(statusSaysItAll);

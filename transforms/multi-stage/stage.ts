@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { DockerfileDocument, InstructionInfo, Range, Stage } from '../../src/dockerfile/document.js';
 import { expandVariables, globalArgDefaults, propertiesOf } from '../../src/image/base-image.js';
-import { commandArguments, commandName, descendantsOfType, hasHeredoc, isExecForm, parseShell, shellScript, type ShellNode } from '../../src/shell/script.js';
+import { commandArguments, commandName, descendantsOfType, hasHeredoc, isExecForm, parseShell, shellScript, visitDescendants, type NodeSpan, type ShellNode } from '../../src/shell/script.js';
 import { baseRef, type BaseRef } from './images.js';
 
 const posix = path.posix;
@@ -244,7 +244,9 @@ function readRun(doc: DockerfileDocument, instruction: InstructionInfo, workdir:
   const root = tree.rootNode;
 
   const changes: ScopedChange[] = [];
-  const nodes = descendantsOfType(root, ['command', 'declaration_command', 'variable_assignment']).sort((a, b) => a.startIndex - b.startIndex);
+  // One walk gives each node its scope and parent type (Node.parent is quadratic on long chains).
+  const nodes: { node: ShellNode; scope: { scopeStart: number; scopeEnd: number }; parentType: string }[] = [];
+  visitDescendants(root, STATEFUL_NODES, (node, ancestors) => nodes.push({ node, scope: scopeOf(ancestors, root), parentType: ancestors[ancestors.length - 1].type }));
   const commands: ShellCommand[] = [];
   const stateAt = (at: number) => {
     let cwd = workdir;
@@ -256,9 +258,8 @@ function readRun(doc: DockerfileDocument, instruction: InstructionInfo, workdir:
     }
     return { cwd, variables };
   };
-  for (const node of nodes) {
+  for (const { node, scope, parentType } of nodes) {
     const state = stateAt(node.startIndex);
-    const scope = scopeOf(node, root);
     if (node.type === 'declaration_command') {
       for (const assignment of node.namedChildren.filter((child): child is ShellNode => child?.type === 'variable_assignment')) {
         changes.push({ at: node.startIndex, ...scope, variable: assignmentOf(assignment, state.variables) });
@@ -267,7 +268,7 @@ function readRun(doc: DockerfileDocument, instruction: InstructionInfo, workdir:
     }
     if (node.type === 'variable_assignment') {
       // Statement-level `NAME=value` (not a prefix of a command, not inside export).
-      if (node.parent?.type === 'command' || node.parent?.type === 'declaration_command') continue;
+      if (parentType === 'command' || parentType === 'declaration_command') continue;
       changes.push({ at: node.startIndex, ...scope, variable: assignmentOf(node, state.variables) });
       continue;
     }
@@ -327,8 +328,11 @@ function heredocCommands(doc: DockerfileDocument, instruction: InstructionInfo, 
   return commands;
 }
 
-function scopeOf(node: ShellNode, root: ShellNode): { scopeStart: number; scopeEnd: number } {
-  for (let parent = node.parent; parent; parent = parent.parent) {
+const STATEFUL_NODES: ReadonlySet<string> = new Set(['command', 'declaration_command', 'variable_assignment']);
+
+function scopeOf(ancestors: readonly NodeSpan[], root: ShellNode): { scopeStart: number; scopeEnd: number } {
+  for (let index = ancestors.length - 1; index >= 0; index--) {
+    const parent = ancestors[index];
     if (parent.type === 'subshell' || parent.type === 'command_substitution' || parent.type === 'process_substitution' || parent.type === 'pipeline') {
       return { scopeStart: parent.startIndex, scopeEnd: parent.endIndex };
     }

@@ -138,8 +138,9 @@ async function planPin(resolver: ImageResolver, reference: ImageReference, writt
   } catch (error) {
     if (!(error instanceof ResolveError)) throw error;
     const message = `cannot resolve ${written}: ${error.message}`;
-    // Offline and the allowlist are choices the user made, not failures.
-    return error.kind === 'offline' || error.kind === 'not-allowed' ? { kind: 'note', message } : { kind: 'error', message };
+    // The allowlist is a choice the user made, not a failure. Offline is one too, but a cache
+    // miss means the answer is unknown: `--check --offline` must not pass for want of looking.
+    return error.kind === 'not-allowed' ? { kind: 'note', message } : { kind: 'error', message };
   }
 }
 

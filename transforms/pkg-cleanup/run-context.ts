@@ -1,7 +1,7 @@
 // Everything pkg-cleanup knows about one shell-form RUN before it decides
 // anything: the package-manager calls it can see (and where they sit), the
 // other commands, the cache mounts, and the stage around it (ENV, USER).
-import { instructionsBefore, type DockerfileDocument, type InstructionInfo } from '../../src/dockerfile/document.js';
+import { keywordBefore, type DockerfileDocument, type InstructionInfo } from '../../src/dockerfile/document.js';
 import { commandName, descendantsOfType, type ShellNode, type ShellScript } from '../../src/shell/script.js';
 import type { TransformOptions } from '../../src/engine/transform.js';
 import { cacheMountTargets, covers } from './cache-mounts.js';
@@ -68,8 +68,7 @@ export function createRunContext(doc: DockerfileDocument, instruction: Instructi
 
 function stageEnvNames(doc: DockerfileDocument, instruction: InstructionInfo): Set<string> {
   const names = new Set<string>();
-  for (const other of instructionsBefore(doc, instruction)) {
-    if (other.keyword !== 'ENV') continue;
+  for (const other of keywordBefore(doc, instruction, 'ENV')) {
     const env = other.node as unknown as { getProperties?: () => { getName(): string }[] };
     for (const property of env.getProperties?.() ?? []) names.add(property.getName());
   }
@@ -78,7 +77,7 @@ function stageEnvNames(doc: DockerfileDocument, instruction: InstructionInfo): S
 
 /** Root unless a USER instruction says otherwise; the base image's own USER is unknown here and taken as root. */
 function runsAsRoot(doc: DockerfileDocument, instruction: InstructionInfo): boolean {
-  const users = instructionsBefore(doc, instruction).filter((other) => other.keyword === 'USER');
+  const users = keywordBefore(doc, instruction, 'USER');
   const last = users[users.length - 1];
   if (!last) return true;
   const user = last.node.getArguments()[0]?.getValue().split(':')[0];
@@ -87,11 +86,19 @@ function runsAsRoot(doc: DockerfileDocument, instruction: InstructionInfo): bool
 
 /** Yarn Berry keeps its cache in the project (.yarn/cache, Plug'n'Play): `yarn cache clean` would break the app. */
 function mentionsYarnBerry(doc: DockerfileDocument): boolean {
-  return doc.instructions.some((instruction) => {
-    const text = doc.text.slice(instruction.start, instruction.end);
-    return /\.yarnrc\.yml|\.yarn\/|\bcorepack\b|yarn\s+set\s+version|--immutable\b/.test(text);
-  });
+  // Asked for every RUN; the answer is the document's.
+  let known = yarnBerryByDocument.get(doc);
+  if (known === undefined) {
+    known = doc.instructions.some((instruction) => {
+      const text = doc.text.slice(instruction.start, instruction.end);
+      return /\.yarnrc\.yml|\.yarn\/|\bcorepack\b|yarn\s+set\s+version|--immutable\b/.test(text);
+    });
+    yarnBerryByDocument.set(doc, known);
+  }
+  return known;
 }
+
+const yarnBerryByDocument = new WeakMap<DockerfileDocument, boolean>();
 
 // ---- reading the calls ------------------------------------------------------
 
