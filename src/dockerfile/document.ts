@@ -168,7 +168,8 @@ const LSP_ERROR = 1;
 
 /** Problems that would make `docker build` reject the file, with 1-based positions. */
 export function findParseProblems(text: string): ParseProblem[] {
-  return [...validated(text), ...unterminatedHeredocs(text)].sort((a, b) => a.line - b.line || a.column - b.column);
+  // In the validator's order (the first one is what a file is reported with), then the heredocs it misses.
+  return [...validated(text), ...unterminatedHeredocs(text)];
 }
 
 function validated(text: string): ParseProblem[] {

@@ -392,31 +392,83 @@ function overlaps(a: Edit, b: Edit): boolean {
  * appended in the next pass, then continues in that style).
  */
 function withoutOverlaps(candidates: readonly Candidate[], doc: DockerfileDocument): Candidate[] {
-  const taken: Edit[] = [];
+  const taken = new TakenEdits();
   const editedBy = new Map<number, string>();
   const accepted: Candidate[] = [];
   for (const candidate of candidates) {
     const own = candidate.edits;
-    const selfOverlap = own.some((edit, i) => own.some((other, j) => i < j && overlaps(edit, other)));
-    if (selfOverlap) continue;
-    if (own.some((edit) => taken.some((other) => collides(edit, other)))) continue;
+    if (hasSelfOverlap(own)) continue;
+    if (own.some((edit) => taken.collides(edit))) continue;
     const id = candidate.transform.meta.id;
     const instructions = instructionsTouched(doc, own);
     if (instructions.some((index) => editedBy.has(index) && editedBy.get(index) !== id)) continue;
-    taken.push(...own);
+    for (const edit of own) taken.add(edit);
     for (const index of instructions) if (!editedBy.has(index)) editedBy.set(index, id);
     accepted.push(candidate);
   }
   return accepted;
 }
 
-/** Indexes of the instructions an edit falls in or touches (an edit at an instruction's end touches it). */
-function instructionsTouched(doc: DockerfileDocument, edits: readonly Edit[]): number[] {
-  const touched: number[] = [];
-  for (const [index, instruction] of doc.instructions.entries()) {
-    if (edits.some((edit) => edit.start <= instruction.end && edit.end >= instruction.start)) touched.push(index);
+/** Whether two of one fix's edits overlap: sorted once, then each compared with the furthest range before it (not every pair). */
+function hasSelfOverlap(edits: readonly Edit[]): boolean {
+  if (edits.length < 2) return false;
+  if (edits.length === 2) return overlaps(edits[0], edits[1]);
+  let maxEnd = Number.NEGATIVE_INFINITY;
+  let lastPoint: number | undefined;
+  for (const edit of sortEdits(edits)) {
+    if (edit.start === edit.end) {
+      // Ranges before it start at or before it; one that ends after it holds it. Two inserts at one point have no order.
+      if (maxEnd > edit.start || lastPoint === edit.start) return true;
+      lastPoint = edit.start;
+    } else {
+      if (maxEnd > edit.start) return true;
+      maxEnd = Math.max(maxEnd, edit.end);
+    }
   }
-  return touched;
+  return false;
+}
+
+/** The edits taken so far in a pass, bucketed by position so that a collision check looks only at its neighbourhood. */
+class TakenEdits {
+  private static readonly BUCKET = 256;
+  private readonly buckets = new Map<number, Edit[]>();
+
+  collides(edit: Edit): boolean {
+    for (let bucket = Math.floor(edit.start / TakenEdits.BUCKET); bucket <= Math.floor(edit.end / TakenEdits.BUCKET); bucket++) {
+      if (this.buckets.get(bucket)?.some((other) => collides(edit, other))) return true;
+    }
+    return false;
+  }
+
+  add(edit: Edit): void {
+    for (let bucket = Math.floor(edit.start / TakenEdits.BUCKET); bucket <= Math.floor(edit.end / TakenEdits.BUCKET); bucket++) {
+      let list = this.buckets.get(bucket);
+      if (list === undefined) this.buckets.set(bucket, (list = []));
+      list.push(edit);
+    }
+  }
+}
+
+/**
+ * Indexes of the instructions an edit falls in or touches (an edit at an
+ * instruction's end touches it), in order. Instructions are in text order and
+ * do not overlap, so each edit finds its first one by binary search.
+ */
+function instructionsTouched(doc: DockerfileDocument, edits: readonly Edit[]): number[] {
+  const instructions = doc.instructions;
+  const touched = new Set<number>();
+  for (const edit of edits) {
+    // The first instruction that ends at or after the edit's start.
+    let low = 0;
+    let high = instructions.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (instructions[middle].end < edit.start) low = middle + 1;
+      else high = middle;
+    }
+    for (let index = low; index < instructions.length && instructions[index].start <= edit.end; index++) touched.add(index);
+  }
+  return [...touched].sort((a, b) => a - b);
 }
 
 export function applyEdits(text: string, edits: readonly Edit[]): string {
@@ -523,15 +575,28 @@ class EditHistory {
     this.length = grown;
   }
 
+  /** Input offsets where a line starts (after \n, and after a \r not followed by \n), built on first use. */
+  private lineStarts: number[] | undefined;
+
   /** 1-based line in the original input of an offset in the current text. */
   originalLine(offset: number): number {
-    const original = this.anchor[Math.max(0, Math.min(offset, this.length))];
-    let line = 1;
-    for (let i = 0; i < original && i < this.input.length; i++) {
-      const char = this.input[i];
-      if (char === '\n' || (char === '\r' && this.input[i + 1] !== '\n')) line++;
+    const original = Math.min(this.anchor[Math.max(0, Math.min(offset, this.length))], this.input.length);
+    if (this.lineStarts === undefined) {
+      this.lineStarts = [0];
+      for (let i = 0; i < this.input.length; i++) {
+        const char = this.input[i];
+        if (char === '\n' || (char === '\r' && this.input[i + 1] !== '\n')) this.lineStarts.push(i + 1);
+      }
     }
-    return line;
+    // The line breaks before `original` are the line starts at or below it, the first excepted: binary search, not a walk of the input per call.
+    let low = 0;
+    let high = this.lineStarts.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      if (this.lineStarts[middle] <= original) low = middle + 1;
+      else high = middle - 1;
+    }
+    return Math.max(1, high + 1);
   }
 
   /**
