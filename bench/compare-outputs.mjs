@@ -2,8 +2,8 @@
 // Compares what two builds of dockopt make of the same Dockerfiles: output
 // text, changes, notes and errors, under several option sets. For speed work,
 // whose output must stay byte-identical: build the old commit somewhere
-// (git archive OLD | tar -x -C /tmp/old && cd /tmp/old && ln -s $PWD/node_modules
-// && npx tsc -p tsconfig.json), then
+// (git archive OLD | tar -x -C /tmp/old && ln -s "$PWD/node_modules" /tmp/old/node_modules
+// && cd /tmp/old && npx tsc -p tsconfig.json && node scripts/copy-assets.mjs), then
 //   node bench/compare-outputs.mjs /tmp/old/dist [dist]
 // The corpus: every fixture input in test/fixtures, the seeded fuzz corpus
 // (COMPARE_FUZZ=n files, default 1500) and the large generated files at sizes
